@@ -1,0 +1,83 @@
+"""The papermill runner on throwaway experiment notebooks: outputs, index, parameters, and failing checks."""
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from insbank.core import InsbankError
+from insbank.reproduce import reproduce, register_check, CHECKS
+
+
+def _experiment(root: Path, name: str, body: str, full_yaml: str | None = None):
+    d = root / "nbs" / "experiments"
+    (d / "params").mkdir(parents=True, exist_ok=True)
+    nb = nbformat.v4.new_notebook()
+    p = nbformat.v4.new_code_cell(f"OUT_DIR = 'reports/{name}'\nN = 3\nM = 2")
+    p.metadata["tags"] = ["parameters"]
+    nb.cells = [p, nbformat.v4.new_code_cell(body)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, d / f"{name}.ipynb")
+    if full_yaml is not None:
+        (d / "params" / f"{name}.full.yaml").write_text(full_yaml)
+
+
+WRITE = ("import json, pathlib\np = pathlib.Path(OUT_DIR); p.mkdir(parents=True, exist_ok=True)\n"
+         "(p / 'table.csv').write_text('a,b\\n1,2\\n')\n"
+         "(p / 'metrics.json').write_text(json.dumps({'n': N, 'overlap': M}))\n")
+
+
+@pytest.fixture
+def toy_check():
+    @register_check("toy")
+    def _overlap_within_n(metrics, out):
+        return [] if 0 <= metrics["overlap"] <= metrics["n"] else [f"overlap {metrics['overlap']} outside 0..{metrics['n']}"]
+    yield
+    CHECKS.pop("toy", None)
+
+
+def test_runs_defaults_and_full_params(tmp_path, toy_check):
+    _experiment(tmp_path, "toy", WRITE, full_yaml="N: 9\nM: 4\n")
+    out = tmp_path / "reports"
+    res = reproduce(out, check=True, root=tmp_path, log=None)
+    assert [r["status"] for r in res] == ["ok"]
+    assert json.loads((out / "toy" / "metrics.json").read_text()) == {"n": 3, "overlap": 2}
+    assert (out / "toy" / "toy.ipynb").exists() and (out / "toy" / "table.csv").exists()
+    idx = json.loads((out / "index.json").read_text())
+    assert idx[0]["experiment"] == "toy" and idx[0]["parameters"] == "defaults" and idx[0]["wall_s"] > 0
+    assert set(idx[0]["outputs"]) == {"metrics.json", "table.csv"}
+    assert "| toy |" in (out / "index.md").read_text()
+    reproduce(out, full=True, check=True, root=tmp_path, log=None)
+    assert json.loads((out / "toy" / "metrics.json").read_text()) == {"n": 9, "overlap": 4}
+    assert json.loads((out / "index.json").read_text())[0]["parameters"] == "params/toy.full.yaml"
+
+
+def test_failing_sanity_check_fails(tmp_path, toy_check):
+    _experiment(tmp_path, "toy", WRITE, full_yaml="N: 1\nM: 5\n")   # overlap 5 > n 1
+    with pytest.raises(InsbankError, match="did not pass their checks"):
+        reproduce(tmp_path / "r", full=True, check=True, root=tmp_path, log=None)
+    e = json.loads((tmp_path / "r" / "index.json").read_text())[0]
+    assert e["status"] == "check failed" and "overlap 5 outside 0..1" in e["problems"][0]
+    # without check=True the same run passes
+    reproduce(tmp_path / "r2", full=True, root=tmp_path, log=None)
+
+
+def test_missing_metrics_and_failing_notebook(tmp_path):
+    _experiment(tmp_path, "a_nometrics", "x = 1")
+    _experiment(tmp_path, "b_raises", "raise RuntimeError('boom')")
+    _experiment(tmp_path, "c_fine", WRITE)
+    with pytest.raises(InsbankError, match=r"\['a_nometrics', 'b_raises'\]"):
+        reproduce(tmp_path / "r", check=True, root=tmp_path, log=None)
+    idx = {e["experiment"]: e for e in json.loads((tmp_path / "r" / "index.json").read_text())}
+    assert idx["a_nometrics"]["status"] == "check failed" and "missing" in idx["a_nometrics"]["problems"][0]
+    assert idx["b_raises"]["status"] == "failed" and "boom" in idx["b_raises"]["error"]
+    assert idx["c_fine"]["status"] == "ok"
+    # --only keeps the other entries of the index
+    reproduce(tmp_path / "r", only=["c_fine"], root=tmp_path, log=None)
+    assert len(json.loads((tmp_path / "r" / "index.json").read_text())) == 3
+
+
+def test_unknown_name(tmp_path):
+    _experiment(tmp_path, "toy", WRITE)
+    with pytest.raises(InsbankError, match="unknown experiment"):
+        reproduce(tmp_path / "r", only=["nope"], root=tmp_path, log=None)
