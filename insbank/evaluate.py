@@ -11,7 +11,7 @@ from .core import InsbankError
 from .lm import format_example, dev_loss
 
 # %% auto 0
-__all__ = ['write_tasks', 'run_lm_eval', 'eval_sets', 'evaluate_model']
+__all__ = ['write_tasks', 'run_lm_eval', 'eval_sets', 'evaluate_model', 'proxy_base', 'finetune_evaluate', 'split_records']
 
 # %% ../nbs/12_evaluate.ipynb
 def _mc_choices(outputs, i, n_choices, rng):
@@ -74,7 +74,7 @@ def run_lm_eval(
     import lm_eval, logging
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
-    logging.getLogger("lm-eval").setLevel(logging.ERROR)
+    for _n in ("lm-eval", "lm_eval"): logging.getLogger(_n).setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(workdir or tmp)
         names = write_tasks(d, sets, template, n_choices, seed=seed)
@@ -133,3 +133,55 @@ def evaluate_model(
         for t, ms in run_lm_eval(model, tok, sets, template, **kw).items():
             out.update({f"{t}/{k}": v for k, v in ms.items()})
     return out
+
+# %% ../nbs/12_evaluate.ipynb
+def proxy_base(
+    records,                    # records whose texts train the tokenizer (the pool)
+    pretrain=None,              # records the base model is trained on first (None: none, a random model)
+    pretrain_steps:int=0,       # steps of that pre-training
+    vocab_size:int=2000,        # tokenizer vocabulary
+    hidden:int=64,              # model width
+    layers:int=4,               # transformer layers
+    heads:int=4,                # attention heads
+    max_len:int=256,            # maximum tokens
+    batch_size:int=8,           # pre-training batch size
+    lr:float=2e-3,              # pre-training learning rate
+    seed:int=0,                 # initialisation and data-order seed
+):
+    "The CPU proxy base model and tokenizer."
+    from insbank.lm import tiny_lm, finetune
+    texts = [f"{r.instruction}\n{r.input}\n{r.output}" for r in records]
+    model, tok = tiny_lm(texts, vocab_size, hidden, layers, heads, max_len, seed=seed)
+    if pretrain and pretrain_steps: finetune(model, tok, pretrain, "plain", max_steps=pretrain_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed)
+    return model, tok
+
+def finetune_evaluate(
+    base, tok,                  # base model (copied, never modified) and tokenizer
+    train,                      # training records (a selection)
+    dev=None,                   # held-out records for dev loss
+    sets=None,                  # lm-eval sets (name -> records)
+    steps:int=60,               # optimizer steps (the same for every selection, so budgets compare fairly)
+    batch_size:int=8,           # examples per step
+    lr:float=2e-3,              # peak learning rate
+    max_len:int=256,            # tokens per example
+    seed:int=0,                 # training seed
+    template="alpaca",          # prompt template
+    **eval_kw,                  # passed to `run_lm_eval` (n_choices, limit, batch_size)
+) -> dict:
+    "Fine-tune a copy of `base` on `train`, then `evaluate_model`; adds training facts."
+    import copy, time
+    from insbank.lm import finetune
+    t0 = time.perf_counter(); m = copy.deepcopy(base)
+    res = finetune(m, tok, train, template, max_steps=steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed)
+    out = dict(n_train=len(train), steps=res.steps, train_loss=float(np.mean(res.losses[-max(1, steps // 10):])))
+    out.update(evaluate_model(m, tok, dev, sets, template, max_len, **eval_kw))
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+def split_records(records, n_out:int, seed:int=0):
+    "Seeded split into (rest, held_out) with `n_out` held-out records (only ones with an output)."
+    rng = np.random.default_rng(seed)
+    ok = np.flatnonzero([bool(r.output) for r in records])
+    if n_out > len(ok): raise InsbankError(f"cannot hold out {n_out} records: only {len(ok)} have an output")
+    out = set(rng.choice(ok, n_out, replace=False).tolist())
+    return [r for i, r in enumerate(records) if i not in out], [r for i, r in enumerate(records) if i in out]
