@@ -13,7 +13,7 @@ from .core import InsbankError, DataError, Record, content_hash
 
 # %% auto 0
 __all__ = ['Embedder', 'HashingEmbedder', 'SentenceTransformerEmbedder', 'MiniLMEmbedder', 'TransformersEmbedder', 'get_embedder',
-           'embed']
+           'embed', 'default_cache_dir']
 
 # %% ../nbs/01_embed.ipynb
 @runtime_checkable
@@ -215,3 +215,8 @@ def embed(
     for i, k in enumerate(keys):                   # duplicates take the vector of their first occurrence
         if i not in have and pos[k] != i: X[i] = X[pos[k]]
     return X
+
+# %% ../nbs/01_embed.ipynb
+def default_cache_dir() -> Path:
+    "The shared embedding cache: `$INSBANK_CACHE`, else `~/.cache/insbank/embeddings`."
+    return Path(os.environ.get("INSBANK_CACHE") or Path.home() / ".cache" / "insbank") / "embeddings"
