@@ -29,7 +29,7 @@ test-fast: setup
 test: check-sync test-fast experiments-smoke
 
 experiments-smoke: setup
-	$(BIN)/insbank reproduce --out reports --check
+	$(BIN)/insbank reproduce --out build/reports-smoke --check
 
 experiments: setup
 	$(BIN)/insbank reproduce --out reports
