@@ -36,7 +36,10 @@ def momentum_weights(
 ):
     "Weights w[j, k] of old candidate j for new item k, normalised over the old candidates."
     sim = np.asarray(sim, dtype=np.float32)
-    if variant == "paper": num, den = sim * sim, sim.sum(0, dtype=np.float64)
+    if variant == "paper":
+        sim = np.maximum(sim, 0)                       # Eq. 4 needs Sim >= 0: unrelated (negative) lends nothing
+        num, den = sim * sim, sim.sum(0, dtype=np.float64)
+        den[den == 0] = np.inf                         # related to no old candidate: zero weights
     elif variant == "code":
         num = 1 - sim
         den = num.sum(0, dtype=np.float64)
