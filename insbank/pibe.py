@@ -10,13 +10,17 @@ from .core import InsbankError
 from .ap import neg_euclidean_similarity, affinity_propagation
 from .history import cosine_similarity, history_matrix
 from .scoring import representation_score, combine, rank
+from .sparse import knn_graph, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
 
 # %% auto 0
 __all__ = ['PIBE']
 
 # %% ../nbs/06_pibe.ipynb
 _STATE = ("bank_", "bank_X_", "bank_quality_", "bank_scores_", "bank_rep_", "bank_round_",
-          "bank_pos_", "R_rows_", "R_cols_", "r_median_", "cand_X_", "n_seen_", "round_")
+          "bank_pos_", "R_rows_", "R_cols_", "r_median_", "cand_X_", "n_seen_", "round_",
+          "hist_indptr_", "hist_idx_", "hist_rows_", "hist_cols_", "hist_X_", "hist_bank_")
+_DENSE_HIST = ("R_rows_", "R_cols_", "cand_X_", "bank_pos_")
+_SPARSE_HIST = ("hist_indptr_", "hist_idx_", "hist_rows_", "hist_cols_", "hist_X_", "hist_bank_")
 
 class PIBE(BaseEstimator):
     "Select and evolve an instruction bank by affinity propagation with history (InsBank's PIBE)."
@@ -34,16 +38,20 @@ class PIBE(BaseEstimator):
         variant:str="paper",        # "paper" or "code" (the released code's differences 1-3)
         engine:str="auto",          # AP engine (see `insbank.ap.ENGINES`)
         chunk_size:int|None=None,   # split new data into rounds of at most this many items
+        knn:int|None=None,          # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`)
     ):
         self.bank_size, self.damping, self.max_iter, self.convergence_iter = bank_size, damping, max_iter, convergence_iter
         self.alpha, self.decay, self.gamma, self.mode = alpha, decay, gamma, mode
         self.use_history, self.variant, self.engine, self.chunk_size = use_history, variant, engine, chunk_size
+        self.knn = knn
 
     def _check_params(self):
         if int(self.bank_size) != self.bank_size or self.bank_size < 1: raise InsbankError(f"bank_size must be a positive integer, got {self.bank_size}")
         if self.mode not in ("mul", "add"): raise InsbankError(f"mode must be 'mul' or 'add', got {self.mode!r}")
         if self.variant not in ("paper", "code"): raise InsbankError(f"variant must be 'paper' or 'code', got {self.variant!r}")
         if self.chunk_size is not None and self.chunk_size < 1: raise InsbankError(f"chunk_size must be >= 1, got {self.chunk_size}")
+        if self.knn is not None and (isinstance(self.knn, (bool, np.bool_)) or not isinstance(self.knn, (int, np.integer)) or self.knn < 1):
+            raise InsbankError(f"knn must be None (dense) or a positive integer number of neighbours, got {self.knn!r}")
 
     def _check_input(self, X, quality):
         X = np.asarray(X, dtype=np.float32)
@@ -75,6 +83,12 @@ class PIBE(BaseEstimator):
         if not hasattr(self, "bank_"): return self.fit(X, quality)
         self._check_params()
         X, q = self._check_input(X, quality)
+        if self.use_history:
+            need = _DENSE_HIST if self.knn is None else _SPARSE_HIST
+            if not all(hasattr(self, a) for a in need):
+                raise InsbankError(f"the saved history is not that of a {'dense' if self.knn is None else 'sparse'} PIBE "
+                                   f"(knn={self.knn!r}): it lacks {[a for a in need if not hasattr(self, a)]}; "
+                                   f"continue with the knn the bank was evolved with, or fit again")
         step = self.chunk_size or len(X)
         for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
         return self
@@ -82,22 +96,14 @@ class PIBE(BaseEstimator):
     def _round(self, X, q, first):
         n = len(X)
         ids_new = np.arange(self.n_seen_, self.n_seen_ + n)
-        H = None
-        if first: Xc, qc, ids, rounds = X, q, ids_new, np.zeros(n, dtype=np.int64)
+        if first: Xc, qc, ids, rounds, m_old = X, q, ids_new, np.zeros(n, dtype=np.int64), 0
         else:
             m_old = len(self.bank_)
             Xc = np.concatenate([self.bank_X_, X]); qc = np.concatenate([self.bank_quality_, q])
             ids = np.concatenate([self.bank_, ids_new])
             rounds = np.concatenate([self.bank_round_, np.full(n, self.round_ + 1)])
-            if self.use_history:
-                sim = cosine_similarity(self.cand_X_, X)
-                H = history_matrix(self.R_rows_, self.R_cols_, self.bank_pos_, sim, self.r_median_, self.variant)
-                del sim
-        S = neg_euclidean_similarity(Xc)
-        res = affinity_propagation(S, damping=self.damping, max_iter=self.max_iter, convergence_iter=self.convergence_iter,
-                                   history=H, alpha=self.alpha, decay=self.decay, engine=self.engine)
-        del S, H
-        rep = representation_score(res.A, res.R)
+        hist = self.use_history and not first
+        res, rep = (self._ap_dense if self.knn is None else self._ap_sparse)(Xc, X, hist)
         code_later = self.variant == "code" and not first
         scores = combine(rep, qc, self.mode, self.gamma,
                          rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
@@ -107,11 +113,44 @@ class PIBE(BaseEstimator):
         self.bank_scores_, self.bank_rep_, self.bank_round_ = scores[keep], rep[keep], rounds[keep]
         if self.use_history:
             # the next round puts the bank first in this order, so its rows/columns of R are kept in this order
-            self.R_rows_ = np.ascontiguousarray(res.R[keep]); self.R_cols_ = np.ascontiguousarray(res.R[:, keep])
-            self.r_median_ = float(np.median(res.R)) if self.variant == "paper" else None
-            self.cand_X_, self.bank_pos_ = Xc, keep   # where the bank sits among this round's candidates
+            if self.knn is None:
+                self.R_rows_ = np.ascontiguousarray(res.R[keep]); self.R_cols_ = np.ascontiguousarray(res.R[:, keep])
+                self.r_median_ = float(np.median(res.R)) if self.variant == "paper" else None
+                self.cand_X_, self.bank_pos_ = Xc, keep   # where the bank sits among this round's candidates
+            else:
+                st = history_state(res, keep, Xc, self.variant)
+                self.r_median_ = st.pop("r_median")
+                for k, v in st.items(): setattr(self, k + "_", v)
         self.n_iter_, self.converged_ = res.n_iter, res.converged
         self.n_seen_ += n; self.round_ += 1
+
+    def _ap_kw(self):
+        return dict(damping=self.damping, max_iter=self.max_iter, convergence_iter=self.convergence_iter,
+                    alpha=self.alpha, decay=self.decay)
+
+    def _ap_dense(self, Xc, X_new, hist):
+        "Dense AP on the candidates `Xc` (history from the dense state when `hist`); returns (result, rep)."
+        H = None
+        if hist:
+            sim = cosine_similarity(self.cand_X_, X_new)
+            H = history_matrix(self.R_rows_, self.R_cols_, self.bank_pos_, sim, self.r_median_, self.variant)
+            del sim
+        S = neg_euclidean_similarity(Xc)
+        res = affinity_propagation(S, history=H, engine=self.engine, **self._ap_kw())
+        del S, H
+        return res, representation_score(res.A, res.R)
+
+    def _ap_sparse(self, Xc, X_new, hist):
+        "Sparse AP on the kNN graph of `Xc` (history from the sparse state when `hist`); returns (result, rep)."
+        self.knn_used_ = min(int(self.knn), len(Xc) - 1)
+        g = knn_graph(Xc, self.knn_used_)
+        H = None
+        if hist:
+            st = {k: getattr(self, k + "_") for k in ("hist_indptr", "hist_idx", "hist_rows", "hist_cols", "hist_X", "hist_bank", "r_median")}
+            H = sparse_history(g, X_new, st, self.variant)
+        res = sparse_affinity_propagation(g, history=H, **self._ap_kw())
+        self.n_edges_ = g.nnz
+        return res, sparse_representation_score(res)
 
     def ranking(self):
         "Global ids of the bank, best first."
