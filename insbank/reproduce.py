@@ -4,13 +4,13 @@
 
 # %% ../nbs/10_reproduce.ipynb 2
 from __future__ import annotations
-import json, math, os, time, traceback
+import json, math, os, shutil, time
 from pathlib import Path
 import insbank
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['CHECKS', 'repo_root', 'discover', 'register_check', 'check_metrics', 'reproduce']
+__all__ = ['CHECKS', 'repo_root', 'discover', 'register_check', 'check_metrics', 'load_pool', 'reproduce']
 
 # %% ../nbs/10_reproduce.ipynb
 def repo_root(root=None) -> Path:
@@ -114,6 +114,33 @@ def _check_coverage(metrics, out):
     return probs + _files_exist(metrics, out)
 
 # %% ../nbs/10_reproduce.ipynb
+def load_pool(
+    n:int|None=None,            # records in a random pool (None: all loaded records, in release order)
+    per_dataset:int|None=None,  # seeded subsample per dataset before pooling (None: whole files)
+    seed:int=0,                 # seed of both samples
+    data_dir=None,              # data folder (default: insbank.core.data_dir())
+    embedder="minilm",          # embedder spec for insbank.embed.get_embedder, or an embedder
+    scorer="heuristic",         # quality scorer spec for insbank.quality.get_scorer, or a scorer
+    cache_dir=None,             # embedding cache folder (None: the shared default cache)
+    names=None,                 # only these timeline datasets (None: all)
+):
+    "Records, embeddings (n, d) float32 and quality (n,) float64 of an experiment pool."
+    import numpy as np
+    from insbank.core import load_timeline
+    from insbank.embed import get_embedder, embed, default_cache_dir
+    recs = [r for _, rs in load_timeline(data_dir, per_dataset=per_dataset, seed=seed, names=names) for r in rs]
+    if n is not None:
+        if n > len(recs): raise InsbankError(f"pool of {n} records asked, only {len(recs)} loaded (per_dataset={per_dataset})")
+        recs = [recs[i] for i in np.random.default_rng(seed).permutation(len(recs))[:n]]
+    emb = get_embedder(embedder) if isinstance(embedder, str) else embedder
+    X = embed(recs, emb, cache_dir=default_cache_dir() if cache_dir is None else cache_dir)
+    if isinstance(scorer, str):
+        from insbank.quality import get_scorer
+        scorer = get_scorer(scorer)
+    q = np.asarray(scorer.score(recs), dtype=np.float64)
+    return recs, X, q
+
+# %% ../nbs/10_reproduce.ipynb
 def _params(nb_path, name, full, root):
     import yaml
     if not full: return {}, "defaults"
@@ -131,13 +158,31 @@ def _declared(nb_path):
 def _write_index(out, entries):
     order = sorted(entries.values(), key=lambda e: e["experiment"])
     (out / "index.json").write_text(json.dumps(order, indent=2) + "\n")
-    lines = ["# Experiments", "", "Written by `insbank reproduce` (insbank.reproduce). Wall time is of the papermill run.", "",
-             "| experiment | notebook | parameters | wall time (s) | status | outputs |", "|---|---|---|---|---|---|"]
+    lines = ["# Experiments", "", "Written by `insbank reproduce` (insbank.reproduce). Wall time is of the papermill run; "
+             "peak memory is the kernel's peak resident set size as the notebook reports it (`peak_rss_gib` in metrics.json).", "",
+             "| experiment | notebook | parameters | wall time (s) | peak memory (GiB) | status | outputs |", "|---|---|---|---|---|---|---|"]
     for e in order:
         outs = ", ".join(f"[{f}]({e['experiment']}/{f})" for f in e["outputs"])
+        mem = f"{e['peak_rss_gib']:.2f}" if _num(e.get("peak_rss_gib")) else "n/a"
         lines.append(f"| {e['experiment']} | [{e['experiment']}.ipynb]({e['experiment']}/{e['experiment']}.ipynb) | {e['parameters']} "
-                     f"| {e['wall_s']:.1f} | {e['status']} | {outs} |")
+                     f"| {e['wall_s']:.1f} | {mem} | {e['status']} | {outs} |")
     (out / "index.md").write_text("\n".join(lines) + "\n")
+
+_VOLATILE = ("start_time", "end_time", "duration", "exception")
+
+def _scrub(nb_path):
+    "Drop papermill's timestamps from an executed notebook so that re-runs do not churn its diff."
+    import nbformat
+    nb = nbformat.read(str(nb_path), as_version=4)
+    for meta in [nb.metadata.get("papermill", {})] + [c.metadata.get("papermill", {}) for c in nb.cells]:
+        for k in _VOLATILE: meta.pop(k, None)
+    for c in nb.cells: c.metadata.pop("execution", None)
+    nbformat.write(nb, str(nb_path))
+
+def _peak(od):
+    try: v = json.loads((od / "metrics.json").read_text()).get("peak_rss_gib")
+    except Exception: return None
+    return v if _num(v) else None
 
 def reproduce(
     out="reports",          # output folder: out/<name>/ per experiment, plus index.md and index.json
@@ -166,7 +211,9 @@ def reproduce(
         for name in names:
             nb = found[name]
             params, plabel = _params(nb, name, full, root)
-            od = out / name; od.mkdir(parents=True, exist_ok=True)
+            od = out / name
+            if od.exists(): shutil.rmtree(od)    # no stale metrics or figures from an earlier run
+            od.mkdir(parents=True)
             params = {**params, "OUT_DIR": str(od)}
             if data_dir is not None and "DATA_DIR" in _declared(nb): params["DATA_DIR"] = str(Path(data_dir).resolve())
             log(f"[reproduce] {name}: {plabel}")
@@ -177,11 +224,12 @@ def reproduce(
             except Exception as e:
                 status, err = "failed", f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
             wall = time.perf_counter() - t0
+            if (od / f"{name}.ipynb").exists(): _scrub(od / f"{name}.ipynb")
             problems = check_metrics(name, od) if (check and status == "ok") else []
             if problems: status = "check failed"
             outputs = sorted(str(p.relative_to(od)) for p in od.rglob("*") if p.is_file() and p.name != f"{name}.ipynb")
             e = dict(experiment=name, notebook=str(nb.relative_to(repo_root(root))), parameters=plabel, wall_s=round(wall, 2),
-                     status=status, outputs=outputs, error=err, problems=problems)
+                     peak_rss_gib=_peak(od), status=status, outputs=outputs, error=err, problems=problems)
             entries[name] = e; results.append(e)
             _write_index(out, entries)
             log(f"[reproduce] {name}: {status} in {wall:.1f}s" + (f" ({err})" if err else "") + "".join(f"\n    {p}" for p in problems))

@@ -187,7 +187,10 @@ class PIBESelector(Selector):
         from insbank.pibe import PIBE
         return PIBE(m, use_history=self.use_history, variant=self.variant, **self.pibe_kw)
     def _fit(self, X, q, c):
-        est = self.estimator(len(X)).fit(X, q)
+        # one-shot scores do not depend on history; use_history=False only skips storing R for a next round
+        # (with a bank of n items that copy is two more n x n arrays: 13 GB at n = 40,000)
+        from insbank.pibe import PIBE
+        est = PIBE(len(X), **{**self.pibe_kw, "use_history": False, "variant": self.variant}).fit(X, q)
         self.n_iter_, self.rep_ = est.n_iter_, est.rep_
         return est.scores_, np.asarray(est.bank_)
 

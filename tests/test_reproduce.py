@@ -24,7 +24,7 @@ def _experiment(root: Path, name: str, body: str, full_yaml: str | None = None):
 
 WRITE = ("import json, pathlib\np = pathlib.Path(OUT_DIR); p.mkdir(parents=True, exist_ok=True)\n"
          "(p / 'table.csv').write_text('a,b\\n1,2\\n')\n"
-         "(p / 'metrics.json').write_text(json.dumps({'n': N, 'overlap': M}))\n")
+         "(p / 'metrics.json').write_text(json.dumps({'n': N, 'overlap': M, 'peak_rss_gib': 0.25}))\n")
 
 
 @pytest.fixture
@@ -41,14 +41,15 @@ def test_runs_defaults_and_full_params(tmp_path, toy_check):
     out = tmp_path / "reports"
     res = reproduce(out, check=True, root=tmp_path, log=None)
     assert [r["status"] for r in res] == ["ok"]
-    assert json.loads((out / "toy" / "metrics.json").read_text()) == {"n": 3, "overlap": 2}
+    assert json.loads((out / "toy" / "metrics.json").read_text()) == {"n": 3, "overlap": 2, "peak_rss_gib": 0.25}
     assert (out / "toy" / "toy.ipynb").exists() and (out / "toy" / "table.csv").exists()
     idx = json.loads((out / "index.json").read_text())
     assert idx[0]["experiment"] == "toy" and idx[0]["parameters"] == "defaults" and idx[0]["wall_s"] > 0
     assert set(idx[0]["outputs"]) == {"metrics.json", "table.csv"}
+    assert idx[0]["peak_rss_gib"] == 0.25 and "| 0.25 |" in (out / "index.md").read_text()
     assert "| toy |" in (out / "index.md").read_text()
     reproduce(out, full=True, check=True, root=tmp_path, log=None)
-    assert json.loads((out / "toy" / "metrics.json").read_text()) == {"n": 9, "overlap": 4}
+    assert json.loads((out / "toy" / "metrics.json").read_text()) == {"n": 9, "overlap": 4, "peak_rss_gib": 0.25}
     assert json.loads((out / "index.json").read_text())[0]["parameters"] == "params/toy.full.yaml"
 
 
@@ -66,6 +67,8 @@ def test_missing_metrics_and_failing_notebook(tmp_path):
     _experiment(tmp_path, "a_nometrics", "x = 1")
     _experiment(tmp_path, "b_raises", "raise RuntimeError('boom')")
     _experiment(tmp_path, "c_fine", WRITE)
+    stale = tmp_path / "r" / "a_nometrics"; stale.mkdir(parents=True)
+    (stale / "metrics.json").write_text("{}")    # left by an earlier run: must not count
     with pytest.raises(InsbankError, match=r"\['a_nometrics', 'b_raises'\]"):
         reproduce(tmp_path / "r", check=True, root=tmp_path, log=None)
     idx = {e["experiment"]: e for e in json.loads((tmp_path / "r" / "index.json").read_text())}
