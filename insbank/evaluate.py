@@ -68,6 +68,7 @@ def run_lm_eval(
     limit:int|None=None,      # at most this many documents per task
     seed:int=0,               # distractor seed
     workdir=None,             # where task files go (default: a temporary directory)
+    max_target:float=0.75,    # references are cut to this fraction of the model's context (lm-eval needs them to fit)
 ) -> dict:
     "lm-eval scores of `model` on local tasks built from `sets`."
     os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -75,11 +76,20 @@ def run_lm_eval(
     from lm_eval.models.huggingface import HFLM
     from lm_eval.tasks import TaskManager
     for _n in ("lm-eval", "lm_eval"): logging.getLogger(_n).setLevel(logging.ERROR)
+    from types import SimpleNamespace
+    if not max_target > 0: raise InsbankError(f"max_target must be > 0, got {max_target}")
+    max_length = getattr(model.config, "max_position_embeddings", None) or 2048
+    cap = int(max_length * max_target)
+    def cut(r):
+        ids = tok(r.output, add_special_tokens=False)["input_ids"]
+        out = r.output if len(ids) <= cap else tok.decode(ids[:cap])
+        return SimpleNamespace(id=getattr(r, "id", None), instruction=r.instruction, input=r.input, output=out)
+    sets = {k: [cut(r) for r in v] for k, v in sets.items()}
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(workdir or tmp)
         names = write_tasks(d, sets, template, n_choices, seed=seed)
         lm = HFLM(pretrained=model, tokenizer=tok, device=str(next(model.parameters()).device), batch_size=batch_size,
-                  max_length=getattr(model.config, "max_position_embeddings", None))
+                  max_length=max_length)
         r = lm_eval.simple_evaluate(model=lm, tasks=names, task_manager=TaskManager(include_path=str(d), include_defaults=False),
                                     limit=limit, bootstrap_iters=0, log_samples=True, random_seed=seed,
                                     numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
@@ -89,7 +99,7 @@ def run_lm_eval(
         if t.endswith("_ll"):
             smp = r["samples"][t]
             ll = sum(s["resps"][0][0][0] for s in smp)
-            nt = sum(len(tok(s["target"], add_special_tokens=False)["input_ids"]) for s in smp)
+            nt = sum(len(lm._encode_pair(*s["arguments"][0])[1]) for s in smp)     # the tokens lm-eval scored
             res["nll_per_token"] = -ll / max(nt, 1)
         out[t] = res
     return out
