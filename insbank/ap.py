@@ -44,6 +44,12 @@ def neg_euclidean_similarity(
     return S
 
 # %% ../nbs/03_ap.ipynb
+def _all_finite(X, block:int=1 << 20):
+    "`np.isfinite(X).all()` for a 2-D array, in row blocks of about `block` elements (no N x N temporary)."
+    step = max(1, block // max(1, X.shape[1]))
+    return all(bool(np.isfinite(X[lo:lo + step]).all()) for lo in range(0, len(X), step))
+
+# %% ../nbs/03_ap.ipynb
 def _converged(e, E, it, convergence_iter):
     "scikit-learn's stopping rule: exemplar set unchanged for `convergence_iter` iterations."
     e[:, it % convergence_iter] = E
@@ -146,12 +152,12 @@ def affinity_propagation(
         raise InsbankError(f"convergence_iter must be >= 1 or None, got {convergence_iter}")
     if not 0 <= alpha <= 1: raise InsbankError(f"alpha must be in [0, 1], got {alpha}")
     if not 0 <= decay <= 1: raise InsbankError(f"decay must be in [0, 1], got {decay}")
-    if not np.isfinite(S).all(): raise InsbankError("S contains NaN or inf")
+    if not _all_finite(S): raise InsbankError("S contains NaN or inf")
     S = np.ascontiguousarray(S, dtype=np.float32)
     if history is not None:
         if history.shape != S.shape: raise InsbankError(f"history has shape {history.shape}, S has {S.shape}")
         history = np.ascontiguousarray(history, dtype=np.float32)
-        if not np.isfinite(history).all(): raise InsbankError("history contains NaN or inf")
+        if not _all_finite(history): raise InsbankError("history contains NaN or inf")
     kernel = _pick_engine(engine)
     R = np.zeros_like(S); A = np.zeros_like(S)
     n_iter, converged = kernel(S, R, A, damping=damping, max_iter=max_iter, convergence_iter=convergence_iter,

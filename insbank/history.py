@@ -5,10 +5,14 @@
 # %% ../nbs/04_history.ipynb 2
 from __future__ import annotations
 import numpy as np
+import numba
+from numba import njit, prange, types
+from numba.extending import intrinsic
+from llvmlite import ir
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['cosine_similarity', 'momentum_weights', 'history_matrix', 'momentum_responsibility']
+__all__ = ['cosine_similarity', 'momentum_weights', 'stream_median', 'history_matrix', 'momentum_responsibility']
 
 # %% ../nbs/04_history.ipynb
 def cosine_similarity(
@@ -51,6 +55,63 @@ def momentum_weights(
     return (num / den.astype(np.float32)).astype(np.float32)
 
 # %% ../nbs/04_history.ipynb
+@intrinsic
+def _f32_bits(typingctx, v):
+    "The 32 bits of a float32, as a uint32."
+    def codegen(context, builder, signature, args): return builder.bitcast(args[0], ir.IntType(32))
+    return types.uint32(types.float32), codegen
+
+@njit(parallel=True, cache=True)
+def _digit_counts(x, shift, top, out):
+    "Per-thread counts of 16-bit digits of the order keys of the rows of `x` (keys with high half `top`; all if -1); NaNs in out[:, -1]."
+    T = out.shape[0]; n = x.shape[0]
+    for t in prange(T):
+        h = out[t]
+        for i in range(t * n // T, (t + 1) * n // T):
+            for k in range(x.shape[1]):
+                v = x[i, k]
+                if v != v:
+                    h[-1] += 1
+                    continue
+                u = _f32_bits(v)
+                key = u ^ (np.uint32(0xFFFFFFFF) if u >> np.uint32(31) else np.uint32(0x80000000))
+                if top < 0 or (key >> np.uint32(16)) == top:
+                    h[(key >> np.uint32(shift)) & np.uint32(0xFFFF)] += 1
+
+def _key_value(key:int):
+    "The float32 whose order key is `key`."
+    u = key ^ 0x80000000 if key >= 0x80000000 else ~key & 0xFFFFFFFF
+    return np.array(u, dtype=np.uint32).view(np.float32)[()]
+
+# %% ../nbs/04_history.ipynb
+def stream_median(
+    *arrays,   # float32 arrays (1-D or 2-D, any strides) whose values are taken together
+):
+    "Exactly `np.median` of all values of `arrays` together, in two passes and without copying them."
+    xs = []
+    for a in arrays:
+        a = np.asarray(a)
+        if a.dtype != np.float32: raise InsbankError(f"stream_median works on float32 arrays, got {a.dtype}")
+        if a.ndim not in (1, 2): raise InsbankError(f"stream_median takes 1-D or 2-D arrays, got shape {a.shape}")
+        if a.size: xs.append(a.reshape(1, -1) if a.ndim == 1 else a)
+    n = sum(x.size for x in xs)
+    if n == 0: raise InsbankError("median of no values")
+    T = numba.get_num_threads()
+    def counts(shift, top):
+        out = np.zeros((T, (1 << 16) + 1), dtype=np.int64)
+        for x in xs: _digit_counts(x, shift, top, out)
+        return out.sum(0)
+    c = counts(16, -1)
+    if c[-1]: return np.float32(np.nan)
+    cum = np.cumsum(c[:-1])
+    vals = []
+    for r in sorted({(n - 1) // 2, n // 2}):                        # the one or two middle ranks
+        top = int(np.searchsorted(cum, r, side="right"))
+        low = np.cumsum(counts(0, top)[:-1])
+        vals.append(_key_value((top << 16) | int(np.searchsorted(low, r - (cum[top - 1] if top else 0), side="right"))))
+    return vals[0] if len(vals) == 1 else np.mean(np.array(vals, dtype=np.float32))
+
+# %% ../nbs/04_history.ipynb
 def history_matrix(
     R_rows,                 # R_t[bank_pos, :], shape (m, n_old): bank rows of last round's responsibilities
     R_cols,                 # R_t[:, bank_pos], shape (n_old, m): bank columns
@@ -81,7 +142,7 @@ def history_matrix(
         H[m:, m:] = 0
         H[:, m:] += min(float(r_median), 0.0)
     else:
-        H[m:, m:] = np.median(np.concatenate([H[:m, :].ravel(), H[m:, :m].ravel()]))
+        H[m:, m:] = stream_median(H[:m, :], H[m:, :m])        # the other three blocks, without copying them
     return H
 
 # %% ../nbs/04_history.ipynb
@@ -95,5 +156,5 @@ def momentum_responsibility(
     "History matrix H_t of Eq. 4-5: bank rows/columns first, then the new data."
     R_prev = np.asarray(R_prev, dtype=np.float32); bank_pos = np.asarray(bank_pos)
     if R_prev.ndim != 2 or R_prev.shape[0] != R_prev.shape[1]: raise InsbankError(f"R_prev must be square, got {R_prev.shape}")
-    med = float(np.median(R_prev)) if variant == "paper" else None
+    med = float(stream_median(R_prev)) if variant == "paper" else None
     return history_matrix(R_prev[bank_pos], R_prev[:, bank_pos], bank_pos, sim, med, variant, **kwargs)
