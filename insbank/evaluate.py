@@ -47,7 +47,6 @@ def write_tasks(
                 "test_split: test\ndoc_to_text: \"{{prompt}}\"\ntarget_delimiter: \"\"\n")
         (out / f"{prefix}_{name}_ll.yaml").write_text(
             f"task: {prefix}_{name}_ll\n" + head + "output_type: loglikelihood\ndoc_to_target: \"{{response}}\"\nmetric_list:\n"
-            "  - {metric: perplexity, aggregation: perplexity, higher_is_better: false}\n"
             "  - {metric: acc, aggregation: mean, higher_is_better: true}\n")
         names.append(f"{prefix}_{name}_ll")
         if n_choices >= 2:
@@ -100,7 +99,7 @@ def run_lm_eval(
             smp = r["samples"][t]
             ll = sum(s["resps"][0][0][0] for s in smp)
             nt = sum(len(lm._encode_pair(*s["arguments"][0])[1]) for s in smp)     # the tokens lm-eval scored
-            res["nll_per_token"] = -ll / max(nt, 1)
+            res["nll_per_token"] = -ll / max(nt, 1); res["ppl"] = math.exp(min(res["nll_per_token"], 700.0))
         out[t] = res
     return out
 
