@@ -156,12 +156,23 @@ def proxy_base(
     batch_size:int=8,           # pre-training batch size
     lr:float=2e-3,              # pre-training learning rate
     seed:int=0,                 # initialisation and data-order seed
+    cache_dir=None,             # folder of cached base models, keyed by all of the above (None: no cache)
 ):
     "The CPU proxy base model and tokenizer."
-    from insbank.lm import tiny_lm, finetune
+    from insbank.lm import tiny_lm, finetune, load_lm
+    from insbank.core import content_hash
     texts = [f"{r.instruction}\n{r.input}\n{r.output}" for r in records]
+    pre = [f"{r.instruction}\n{r.input}\n{r.output}" for r in (pretrain or [])] if pretrain_steps else []
+    hp = dict(vocab_size=vocab_size, hidden=hidden, layers=layers, heads=heads, max_len=max_len, batch_size=batch_size,
+              lr=lr, seed=seed, pretrain_steps=pretrain_steps if pre else 0)
+    path = Path(cache_dir) / content_hash(json.dumps(hp, sort_keys=True), *texts, "\0pretrain", *pre)[:32] if cache_dir else None
+    if path is not None and (path / "config.json").exists(): return load_lm(path, device="cpu")
     model, tok = tiny_lm(texts, vocab_size, hidden, layers, heads, max_len, seed=seed)
-    if pretrain and pretrain_steps: finetune(model, tok, pretrain, "plain", max_steps=pretrain_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed)
+    if pre: finetune(model, tok, pretrain, "plain", max_steps=pretrain_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed)
+    if path is not None:                                  # write to a temporary folder, then rename: never half a model
+        tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}"); model.save_pretrained(tmp); tok.save_pretrained(tmp)
+        try: os.replace(tmp, path)
+        except OSError: import shutil; shutil.rmtree(tmp, ignore_errors=True)   # another process wrote it first
     return model, tok
 
 def finetune_evaluate(

@@ -221,23 +221,29 @@ def sample_answers(
     model, tok,                  # causal LM and tokenizer
     records,                     # records whose prompts are answered
     k:int=5,                     # answers per record
-    temperature:float=1.4,       # sampling temperature
+    temperature:float=1.4,       # sampling temperature (<= 0: greedy decoding, the same answer k times)
     top_p:float=0.9,             # nucleus mass
     max_new_tokens:int=256,      # answer length cap
     template="alpaca",           # prompt template
     max_prompt_len:int=512,      # prompts are cut from the left to this many tokens
+    batch_size:int=8,            # records per `generate` call (prompts left-padded)
     seed:int=0,                  # sampling seed
 ) -> list[list[str]]:
     "`k` sampled answers for each record."
     model.eval(); dev = _device(model); seed_everything(seed); out = []
-    for r in records:
-        p = format_example(r, template)[0]
-        ids = tok(p, add_special_tokens=False)["input_ids"][-(max_prompt_len - 1):]
-        if tok.bos_token_id is not None: ids = [tok.bos_token_id] + ids
-        x = torch.tensor([ids], device=dev)
-        g = model.generate(input_ids=x, attention_mask=torch.ones_like(x), do_sample=True, temperature=temperature, top_p=top_p,
-                           max_new_tokens=max_new_tokens, num_return_sequences=k, pad_token_id=tok.pad_token_id)
-        out.append([tok.decode(s[x.shape[1]:], skip_special_tokens=True) for s in g])
+    bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
+    enc = [bos + tok(format_example(r, template)[0], add_special_tokens=False)["input_ids"][-(max_prompt_len - len(bos)):]
+           for r in records]
+    greedy = temperature <= 0
+    kw = dict(do_sample=False) if greedy else dict(do_sample=True, temperature=temperature, top_p=top_p)
+    for s in range(0, len(enc), batch_size):
+        part = enc[s:s + batch_size]; n = max(len(i) for i in part)
+        x = torch.tensor([[tok.pad_token_id] * (n - len(i)) + i for i in part], device=dev)
+        att = torch.tensor([[0] * (n - len(i)) + [1] * len(i) for i in part], device=dev)
+        g = model.generate(input_ids=x, attention_mask=att, max_new_tokens=max_new_tokens, pad_token_id=tok.pad_token_id,
+                           num_return_sequences=1 if greedy else k, **kw)
+        txt = [tok.decode(q[n:], skip_special_tokens=True) for q in g]
+        out.extend([[t] * k for t in txt] if greedy else [txt[j * k:(j + 1) * k] for j in range(len(part))])
     return out
 
 @torch.no_grad()
