@@ -5,13 +5,16 @@
 # %% ../nbs/12_evaluate.ipynb 2
 from __future__ import annotations
 import json, math, os, tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 from .core import InsbankError
 from .lm import format_example, dev_loss
 
 # %% auto 0
-__all__ = ['write_tasks', 'run_lm_eval', 'eval_sets', 'evaluate_model', 'proxy_base', 'finetune_evaluate', 'split_records']
+__all__ = ['LM_CHECKS', 'write_tasks', 'run_lm_eval', 'eval_sets', 'evaluate_model', 'proxy_base', 'finetune_evaluate',
+           'split_records', 'LMExperiment', 'lm_experiment', 'lm_common_problems', 'check_downstream', 'check_ordering',
+           'check_combination', 'check_ila_claim', 'check_adg_claim', 'self_check']
 
 # %% ../nbs/12_evaluate.ipynb
 def _mc_choices(outputs, i, n_choices, rng):
@@ -205,3 +208,155 @@ def split_records(records, n_out:int, seed:int=0):
     if n_out > len(ok): raise InsbankError(f"cannot hold out {n_out} records: only {len(ok)} have an output")
     out = set(rng.choice(ok, n_out, replace=False).tolist())
     return [r for i, r in enumerate(records) if i not in out], [r for i, r in enumerate(records) if i in out]
+
+# %% ../nbs/12_evaluate.ipynb
+@dataclass
+class LMExperiment:
+    "Candidates, held-out records, evaluation sets and base model shared by the runs of one experiment."
+    cands: list                  # candidate records (release order); selections index into them
+    X: np.ndarray                # their instruction embeddings (n, d)
+    q: np.ndarray                # their quality scores (n,)
+    dev: list                    # held-out dev records
+    pre: list                    # records the proxy was pre-trained on (empty for a checkpoint)
+    sets: dict                   # lm-eval sets (name -> records)
+    base: object                 # base model (never modified)
+    tok: object                  # its tokenizer
+    train_kw: dict = field(default_factory=dict)   # passed to `finetune_evaluate` by `run`
+    def run(self, idx, seed:int=0, **kw) -> dict:
+        "Fine-tune a copy of the base on candidates `idx`, evaluate it; metrics as `finetune_evaluate`."
+        idx = np.asarray(idx, dtype=np.int64)
+        if len(idx) == 0: raise InsbankError("empty selection: nothing to fine-tune on")
+        return finetune_evaluate(self.base, self.tok, [self.cands[i] for i in idx], dev=self.dev, sets=self.sets, seed=seed,
+                                 **{**self.train_kw, **kw})
+    def evaluate_base(self) -> dict:
+        "`evaluate_model` of the base model itself (no fine-tuning)."
+        kw = {k: v for k, v in self.train_kw.items() if k not in ("steps", "batch_size", "lr", "max_len")}
+        return evaluate_model(self.base, self.tok, self.dev, self.sets, max_len=self.train_kw.get("max_len", 256), **kw)
+
+def lm_experiment(
+    per_dataset:int|None=100,    # records drawn per timeline dataset (`load_pool`)
+    n_dev:int=100,               # held-out dev records
+    n_pretrain:int=150,          # held-out records the proxy is pre-trained on (0 with a checkpoint)
+    seed:int=0,                  # seed of the held-out draws and of the lm-eval samples
+    data_dir=None,               # data folder (default: `insbank.core.data_dir()`)
+    embedder="minilm",           # embedder spec or object
+    scorer="heuristic",          # quality scorer spec or object
+    eval_names=("alpaca_eval", "mt_bench"),  # lm-eval sets (empty: dev loss only)
+    eval_limit:int|None=40,      # records per lm-eval set
+    base_model=None,             # local checkpoint directory (None: the CPU proxy)
+    vocab_size:int=2000, hidden:int=64, layers:int=4, heads:int=4,  # proxy shape
+    max_len:int=128,             # tokens per example (training and dev loss)
+    pretrain_steps:int=40,       # proxy pre-training steps
+    steps:int=25,                # fine-tuning steps of every run
+    batch_size:int=8,            # fine-tuning batch
+    lr:float=2e-3,               # fine-tuning learning rate (about 2e-5 for an 8B checkpoint)
+    n_choices:int=4,             # multiple-choice options of the lm-eval tasks
+    cache_dir="default",         # proxy cache ("default": next to the embedding cache; None: no cache)
+    embed_cache_dir=None,        # embedding cache (None: the shared default)
+) -> LMExperiment:
+    "Pool, held-out records, evaluation sets and base model of a model experiment."
+    from insbank.reproduce import load_pool
+    from insbank.embed import default_cache_dir
+    from insbank.lm import load_lm
+    recs, X, q = load_pool(per_dataset=per_dataset, data_dir=data_dir, embedder=embedder, scorer=scorer, cache_dir=embed_cache_dir)
+    ok = np.flatnonzero([bool(r.output) for r in recs])
+    if n_dev + n_pretrain > len(ok): raise InsbankError(f"cannot hold out {n_dev} + {n_pretrain} records: only {len(ok)} have an output")
+    perm = np.random.default_rng(seed).permutation(ok)
+    dev_i, pre_i = np.sort(perm[:n_dev]), np.sort(perm[n_dev:n_dev + n_pretrain])
+    keep = np.setdiff1d(np.arange(len(recs)), np.r_[dev_i, pre_i])
+    cands, pre, dev = [recs[i] for i in keep], [recs[i] for i in pre_i], [recs[i] for i in dev_i]
+    sets = eval_sets(eval_names, data_dir, limit=eval_limit, seed=seed) if eval_names else {}
+    if base_model is not None: base, tok = load_lm(base_model)
+    else:
+        cd = default_cache_dir().parent / "proxy_lm" if cache_dir == "default" else cache_dir
+        base, tok = proxy_base(cands + pre, pre, pretrain_steps, vocab_size, hidden, layers, heads, max_len, batch_size, lr,
+                               seed=seed, cache_dir=cd)
+    kw = dict(steps=steps, batch_size=batch_size, lr=lr, max_len=max_len, n_choices=n_choices)
+    return LMExperiment(cands, X[keep], q[keep], dev, pre, sets, base, tok, kw)
+
+# %% ../nbs/12_evaluate.ipynb
+def _walk(d, path=""):
+    if isinstance(d, dict):
+        for k, v in d.items(): yield from _walk(v, f"{path}/{k}" if path else str(k))
+    elif isinstance(d, list):
+        for i, v in enumerate(d): yield from _walk(v, f"{path}[{i}]")
+    else: yield path, d
+
+def _isnum(x): return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+def lm_common_problems(metrics:dict, out) -> list:
+    "Problems shared by the model experiments' metrics (ranges of accuracies and losses, listed files)."
+    probs = []
+    for p, v in _walk(metrics):
+        leaf = p.rsplit("/", 1)[-1].split("[")[0]
+        if leaf.endswith(("acc", "acc_norm")) and not (_isnum(v) and 0 <= v <= 1): probs.append(f"{p} = {v!r} outside [0, 1]")
+        if leaf.endswith(("dev_loss", "nll_per_token")) and not (_isnum(v) and v > 0): probs.append(f"{p} = {v!r} is not a positive number")
+    probs += [f"file {f} listed in metrics.json does not exist" for f in metrics.get("files", []) if not (Path(out) / f).exists()]
+    return probs
+
+def _below_base(metrics, runs):
+    b = metrics.get("base_dev_loss")
+    if not _isnum(b): return [f"base_dev_loss {b!r} is not a number"]
+    return [f"run {r.get('name', i)}: dev loss {r.get('dev_loss')} not below the base model's {b:.4f}: fine-tuning did nothing"
+            for i, r in enumerate(runs) if _isnum(r.get("dev_loss")) and r["dev_loss"] >= b]
+
+def _sizes(runs):
+    return [f"run {r.get('name', i)}: trained on {r.get('n_train')} records, budget {r.get('budget')}"
+            for i, r in enumerate(runs) if "budget" in r and r.get("n_train") != r.get("budget")]
+
+def check_downstream(metrics, out):
+    "Sanity of downstream's metrics."
+    runs = metrics.get("runs") or []
+    return (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+
+def check_ordering(metrics, out):
+    "Sanity of ordering's metrics."
+    runs = metrics.get("runs") or []
+    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+    return probs + [f"b = {b}: top and bottom share {o} items" for b, o in (metrics.get("overlap_top_bottom") or {}).items() if o != 0]
+
+def check_combination(metrics, out):
+    "Sanity of combination's metrics."
+    runs, b = metrics.get("runs") or [], metrics.get("budget")
+    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+    return probs + [f"{k}: overlap {v!r} outside 0..{b}" for k, v in (metrics.get("overlap_with_mul1") or {}).items()
+                    if not (_isnum(v) and 0 <= v <= (b or 0))]
+
+def check_ila_claim(metrics, out):
+    "Sanity of ila_claim's metrics."
+    probs = lm_common_problems(metrics, out)
+    for k in ("r2", "r2_depth", "r2_coverage"):
+        v = metrics.get(k)
+        if not (_isnum(v) and -1e-9 <= v <= 1 + 1e-9): probs.append(f"{k} = {v!r} outside [0, 1]")
+    lo, hi, r2 = metrics.get("r2_ci_low"), metrics.get("r2_ci_high"), metrics.get("r2")
+    if not (_isnum(lo) and _isnum(hi) and _isnum(r2) and lo <= hi): probs.append(f"confidence interval [{lo!r}, {hi!r}] is not an interval")
+    if not (_isnum(metrics.get("n_subsets")) and metrics["n_subsets"] >= 4): probs.append(f"n_subsets {metrics.get('n_subsets')!r}: need >= 4 to fit 3 coefficients")
+    for i, s in enumerate(metrics.get("subsets") or []):
+        for k in ("depth", "coverage"):
+            if not (_isnum(s.get(k)) and 0 < s[k] <= 1): probs.append(f"subset {i}: {k} {s.get(k)!r} outside (0, 1]")
+    return probs
+
+def check_adg_claim(metrics, out):
+    "Sanity of adg_claim's metrics."
+    runs = metrics.get("runs") or []
+    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+    for k in ("D", "I"):
+        for stat in ("min", "max"):
+            v = (metrics.get("adg") or {}).get(f"{k}_{stat}")
+            if not (_isnum(v) and -1e-9 <= v <= 1 + 1e-9): probs.append(f"ADG {k} {stat} = {v!r} outside [0, 1]")
+    return probs
+
+LM_CHECKS = {"downstream": check_downstream, "ordering": check_ordering, "combination": check_combination,
+             "ila_claim": check_ila_claim, "adg_claim": check_adg_claim}
+
+def _register():
+    from insbank.reproduce import register_check, CHECKS
+    for name, fn in LM_CHECKS.items():
+        if fn not in CHECKS.get(name, []): register_check(name)(fn)
+_register()
+
+def self_check(name:str, out) -> None:
+    "Run the registered checks of experiment `name` on `out/metrics.json`; raise listing every problem."
+    from insbank.reproduce import check_metrics
+    probs = check_metrics(name, out)
+    if probs: raise InsbankError("sanity checks failed:\n  " + "\n  ".join(probs))
