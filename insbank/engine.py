@@ -45,7 +45,7 @@ def _top2(Ai, Si):
 def _sweep(S, R, A, H, s, parts, d, omd, ah, omah, update_A, use_H):
     "One fused pass: finish last iteration's A row by row, then new R rows and their column sums (see above)."
     n = S.shape[0]; T = parts.shape[0]; zero = np.float32(0.0)
-    for t in prange(T):
+    for t in prange(T):                                # T ranges of rows, each with its own column sums
         p = parts[t]
         p[:] = 0.0
         for i in range(t * n // T, (t + 1) * n // T):
@@ -106,19 +106,20 @@ def ap_numba(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
     _check_arrays(S, R, A, H)
     n = len(S); f = np.float32
     d, omd = f(damping), f(1 - damping)
-    parts = np.zeros((numba.get_num_threads(), n))         # per-thread float64 column sums
+    parts = np.zeros((min(n, 8 * numba.get_num_threads()), n))   # float64 column sums of 8 row ranges per thread
     s = np.zeros(n, dtype=np.float32)
     e = np.zeros((n, convergence_iter), dtype=bool) if convergence_iter else None
     Hk = S if H is None else H                              # placeholder of the right type when there is no history
     a, n_iter, converged = alpha, max_iter, convergence_iter is None
     for it in range(max_iter):
-        _sweep(S, R, A, Hk, s, parts, d, omd, f(a), f(1 - a), it > 0, H is not None)
+        with numba.parallel_chunksize(1):                  # dynamic scheduling of the row ranges
+            _sweep(S, R, A, Hk, s, parts, d, omd, f(a), f(1 - a), it > 0, H is not None)
         if H is not None: a *= decay
         _close(parts, s, R, A, d, omd)
         if convergence_iter and _converged(e, (np.diag(A) + np.diag(R)) > 0, it, convergence_iter):
             n_iter, converged = it + 1, True
             break
-    _finish_A(R, A, s, d, omd)
+    with numba.parallel_chunksize(16): _finish_A(R, A, s, d, omd)
     return n_iter, converged
 
 register_engine("numba", ap_numba);
@@ -140,7 +141,7 @@ def torch_device(
 # %% ../nbs/03a_engine.ipynb
 def ap_torch(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5, decay=0.99,
              device=None,             # torch device (see `torch_device`)
-             block_elems:int|None=None, # elements of the per-block temporary (default 2**20 on CPU, 2**27 on GPU)
+             block_elems:int|None=None, # elements of the per-block temporary (default 2**22 on CPU, 2**27 on GPU)
             ):
     "Torch kernel (CUDA when available), same contract and results as `ap_numpy`: updates `R` and `A` in place."
     import torch
@@ -149,7 +150,7 @@ def ap_torch(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
     St = torch.from_numpy(S).to(dev); Rh, Ah = torch.from_numpy(R), torch.from_numpy(A)
     Rt, At = Rh.to(dev), Ah.to(dev)                    # the same tensors on the CPU
     Ht = None if H is None else torch.from_numpy(H).to(dev)
-    b = max(1, min(n, (block_elems or (1 << 20 if cpu else 1 << 27)) // n))
+    b = max(1, min(n, (block_elems or (1 << 22 if cpu else 1 << 27)) // n))
     T = torch.empty((b, n), dtype=torch.float32, device=dev)
     s = torch.zeros(n, dtype=torch.float32, device=dev); s64 = torch.zeros(n, dtype=torch.float64, device=dev)
     ar = torch.arange(n, device=dev)
