@@ -10,7 +10,7 @@ import insbank
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['CHECKS', 'repo_root', 'discover', 'register_check', 'check_metrics', 'load_pool', 'reproduce']
+__all__ = ['CHECKS', 'CHECK_MODULES', 'repo_root', 'discover', 'register_check', 'check_metrics', 'load_pool', 'reproduce']
 
 # %% ../nbs/10_reproduce.ipynb
 def repo_root(root=None) -> Path:
@@ -35,8 +35,16 @@ def register_check(name:str):
         return fn
     return deco
 
+CHECK_MODULES = ["insbank.sparse", "insbank.evaluate"]   # modules that register the checks of their own experiments on import
+
+def _load_checks():
+    "Import `CHECK_MODULES` once, so that their `register_check` calls have run."
+    import importlib
+    for m in CHECK_MODULES: importlib.import_module(m)
+
 def check_metrics(name:str, out_dir) -> list:
     "Problems found in `out_dir/metrics.json` of experiment `name` (empty list when sane)."
+    _load_checks()
     p = Path(out_dir) / "metrics.json"
     if not p.exists(): return [f"{p} is missing"]
     try: metrics = json.loads(p.read_text())
@@ -60,9 +68,11 @@ def _check_table1(metrics, out):
     probs = [] if ds else ["no datasets listed"]
     for name, d in ds.items():
         n = d.get("records")
-        if not (_num(n) and n > 0): probs.append(f"{name}: records {n!r} is not a positive number")
+        if not (_num(n) and n > 0): probs.append(f"{name}: records {n!r} is not a positive number"); continue
         for k in ("exact_duplicates", "empty_outputs"):
-            if not (_num(d.get(k)) and 0 <= d[k] <= (n or 0)): probs.append(f"{name}: {k} {d.get(k)!r} outside 0..{n}")
+            if not (_num(d.get(k)) and 0 <= d[k] <= n): probs.append(f"{name}: {k} {d.get(k)!r} outside 0..{n}")
+        if not _num(d.get("median_quality")): probs.append(f"{name}: median quality {d.get('median_quality')!r} is not a number")
+    probs += [f"differs from MANIFEST.md: {m}" for m in metrics.get("manifest_mismatches", [])]
     return probs + _files_exist(metrics, out)
 
 @register_check("table2_overlap")
@@ -74,17 +84,23 @@ def _check_table2(metrics, out):
         for v in o.get("runs", []):
             if not (_num(v) and 0 <= v <= m): probs.append(f"{meth}: overlap {v!r} outside 0..{m}")
         if not (_num(o.get("mean")) and 0 <= o["mean"] <= m): probs.append(f"{meth}: mean overlap {o.get('mean')!r} outside 0..{m}")
+    if "full" in ov and ov["full"].get("runs") != [m] * len(ov["full"].get("runs", [])):
+        probs.append(f"full re-selection must reproduce the full selection exactly ({m} of {m}), got {ov['full'].get('runs')}")
     return probs + _files_exist(metrics, out)
 
 @register_check("timeline")
 def _check_timeline(metrics, out):
     rounds, m = metrics.get("rounds") or [], metrics.get("bank_size")
     probs = [] if rounds else ["no rounds reported"]
-    for r in rounds:
+    for i, r in enumerate(rounds):
         tot = sum((r.get("shares") or {}).values())
         if abs(tot - 1) > 1e-6: probs.append(f"round {r.get('round')}: source shares sum to {tot}, not 1")
         if _num(m) and not (0 < r.get("bank", 0) <= m): probs.append(f"round {r.get('round')}: bank of {r.get('bank')} items, size is {m}")
         if min(r.get("added", 0), r.get("dropped", 0)) < 0: probs.append(f"round {r.get('round')}: negative added/dropped")
+        if r.get("added", 0) > r.get("n_new", 0): probs.append(f"round {r.get('round')}: {r.get('added')} added but only {r.get('n_new')} new")
+        if i == 0 and r.get("added") != r.get("bank"): probs.append(f"round 0: added {r.get('added')} != bank {r.get('bank')}")
+        if i > 0 and r.get("bank") == rounds[i - 1].get("bank") and r.get("added") != r.get("dropped"):
+            probs.append(f"round {r.get('round')}: bank size unchanged but added {r.get('added')} != dropped {r.get('dropped')}")
     return probs + _files_exist(metrics, out)
 
 @register_check("fig5_projection")
@@ -92,6 +108,15 @@ def _check_fig5(metrics, out):
     probs = [] if metrics.get("files") else ["no figure listed"]
     for k in ("n_points", "m"):
         if not (_num(metrics.get(k)) and metrics[k] > 0): probs.append(f"{k} {metrics.get(k)!r} is not positive")
+    if _num(metrics.get("m")) and _num(metrics.get("n_points")) and 3 * metrics["m"] > metrics["n_points"]:
+        probs.append(f"three groups of {metrics['m']} do not fit in {metrics['n_points']} points")
+    g = metrics.get("groups") or {}
+    for name in ("top", "middle", "bottom"):
+        if name not in g: probs.append(f"group {name} missing"); continue
+        if not (_num(g[name].get("mean_pairwise_cosine")) and -1 - 1e-6 <= g[name]["mean_pairwise_cosine"] <= 1 + 1e-6):
+            probs.append(f"{name}: mean pairwise cosine {g[name].get('mean_pairwise_cosine')!r} outside [-1, 1]")
+    if all(n in g for n in ("top", "bottom")) and not g["top"].get("mean_rep", 0) >= g["bottom"].get("mean_rep", 0):
+        probs.append("top group has a lower mean representation score than the bottom group")
     return probs + _files_exist(metrics, out)
 
 @register_check("ablations")
@@ -99,7 +124,8 @@ def _check_ablations(metrics, out):
     m, rows = metrics.get("m"), metrics.get("results") or []
     probs = [] if rows else ["no ablation results"]
     for r in rows:
-        if not (_num(r.get("overlap")) and 0 <= r["overlap"] <= (m or 0)): probs.append(f"{r.get('setting')}: overlap {r.get('overlap')!r} outside 0..{m}")
+        for k in ("overlap", "overlap_ref"):
+            if not (_num(r.get(k)) and 0 <= r[k] <= (m or 0)): probs.append(f"{r.get('setting')}: {k} {r.get(k)!r} outside 0..{m}")
         if not (_num(r.get("spearman")) and -1 - 1e-9 <= r["spearman"] <= 1 + 1e-9): probs.append(f"{r.get('setting')}: spearman {r.get('spearman')!r} outside [-1, 1]")
     return probs + _files_exist(metrics, out)
 
@@ -111,13 +137,18 @@ def _check_coverage(metrics, out):
         for ev, st in sets.items():
             for k, v in st.items():
                 if not (_num(v) and -1 - 1e-6 <= v <= 1 + 1e-6): probs.append(f"{meth}/{ev}: {k} = {v!r} outside [-1, 1]")
+    for meth, sets in meths.items():          # the whole pool is a superset of every bank: its max similarity is a ceiling
+        for ev, st in sets.items():
+            ceil = (meths.get("pool") or {}).get(ev, {}).get("mean")
+            if _num(ceil) and _num(st.get("mean")) and st["mean"] > ceil + 1e-9: probs.append(f"{meth}/{ev}: mean {st['mean']} above the pool's {ceil}")
     return probs + _files_exist(metrics, out)
 
 # %% ../nbs/10_reproduce.ipynb
 def load_pool(
     n:int|None=None,            # records in a random pool (None: all loaded records, in release order)
     per_dataset:int|None=None,  # seeded subsample per dataset before pooling (None: whole files)
-    seed:int=0,                 # seed of both samples
+    seed:int=0,                 # seed of the random pool
+    subsample_seed:int=0,       # seed of the per-dataset subsample (fixed, so pools of different seeds share texts)
     data_dir=None,              # data folder (default: insbank.core.data_dir())
     embedder="minilm",          # embedder spec for insbank.embed.get_embedder, or an embedder
     scorer="heuristic",         # quality scorer spec for insbank.quality.get_scorer, or a scorer
@@ -128,7 +159,7 @@ def load_pool(
     import numpy as np
     from insbank.core import load_timeline
     from insbank.embed import get_embedder, embed, default_cache_dir
-    recs = [r for _, rs in load_timeline(data_dir, per_dataset=per_dataset, seed=seed, names=names) for r in rs]
+    recs = [r for _, rs in load_timeline(data_dir, per_dataset=per_dataset, seed=subsample_seed, names=names) for r in rs]
     if n is not None:
         if n > len(recs): raise InsbankError(f"pool of {n} records asked, only {len(recs)} loaded (per_dataset={per_dataset})")
         recs = [recs[i] for i in np.random.default_rng(seed).permutation(len(recs))[:n]]
