@@ -45,7 +45,7 @@ def _top2(Ai, Si):
 def _sweep(S, R, A, H, s, parts, d, omd, ah, omah, update_A, use_H):
     "One fused pass: finish last iteration's A row by row, then new R rows and their column sums (see above)."
     n = S.shape[0]; T = parts.shape[0]; zero = np.float32(0.0)
-    for t in prange(T):                                # T ranges of rows, each with its own column sums
+    for t in prange(T):                                # one range of rows per thread, with its own column sums
         p = parts[t]
         p[:] = 0.0
         for i in range(t * n // T, (t + 1) * n // T):
@@ -73,11 +73,11 @@ def _sweep(S, R, A, H, s, parts, d, omd, ah, omah, update_A, use_H):
                     p[k] += max(r, zero)
             p[i] += Ri[i] - max(Ri[i], zero)           # the diagonal enters the sum unclipped
 
-@njit(parallel=True, fastmath=False, cache=True)
+@njit(fastmath=False, cache=True)
 def _close(parts, s, R, A, d, omd):
-    "Column sums to float32 (as `ap_numpy` rounds them) and the diagonal of A."
+    "Column sums to float32 (as `ap_numpy` rounds them) and the diagonal of A (O(N), serial)."
     n = s.shape[0]
-    for k in prange(n):
+    for k in range(n):
         acc = 0.0
         for t in range(parts.shape[0]): acc += parts[t, k]
         s[k] = np.float32(acc)
@@ -106,20 +106,19 @@ def ap_numba(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
     _check_arrays(S, R, A, H)
     n = len(S); f = np.float32
     d, omd = f(damping), f(1 - damping)
-    parts = np.zeros((min(n, 8 * numba.get_num_threads()), n))   # float64 column sums of 8 row ranges per thread
+    parts = np.zeros((numba.get_num_threads(), n))         # per-thread float64 column sums
     s = np.zeros(n, dtype=np.float32)
     e = np.zeros((n, convergence_iter), dtype=bool) if convergence_iter else None
     Hk = S if H is None else H                              # placeholder of the right type when there is no history
     a, n_iter, converged = alpha, max_iter, convergence_iter is None
     for it in range(max_iter):
-        with numba.parallel_chunksize(1):                  # dynamic scheduling of the row ranges
-            _sweep(S, R, A, Hk, s, parts, d, omd, f(a), f(1 - a), it > 0, H is not None)
+        _sweep(S, R, A, Hk, s, parts, d, omd, f(a), f(1 - a), it > 0, H is not None)
         if H is not None: a *= decay
         _close(parts, s, R, A, d, omd)
         if convergence_iter and _converged(e, (np.diag(A) + np.diag(R)) > 0, it, convergence_iter):
             n_iter, converged = it + 1, True
             break
-    with numba.parallel_chunksize(16): _finish_A(R, A, s, d, omd)
+    _finish_A(R, A, s, d, omd)
     return n_iter, converged
 
 register_engine("numba", ap_numba);
