@@ -15,7 +15,7 @@ from .ap import _converged
 
 # %% auto 0
 __all__ = ['HISTORY_VARIANTS', 'SparseGraph', 'graph_from_edges', 'knn_graph', 'SparseAPResult', 'sparse_affinity_propagation',
-           'sparse_representation_score', 'history_state', 'sparse_history', 'check_fidelity_metrics']
+           'sparse_representation_score', 'history_state', 'r_median', 'sparse_history', 'check_fidelity_metrics']
 
 # %% ../nbs/03b_sparse.ipynb
 @dataclass
@@ -118,16 +118,15 @@ def knn_graph(
         raise InsbankError(f"embeddings contain NaN or inf in rows {np.flatnonzero(~np.isfinite(X).all(1))[:10].tolist()}")
     p = _check_preference(preference, n)
     X = np.ascontiguousarray(X, dtype=np.float32)
-    Xt = torch.from_numpy(X)
-    sq = torch.from_numpy(np.einsum("ij,ij->i", X, X, dtype=np.float64).astype(np.float32))
+    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64).astype(np.float32)
     block = block or max(16, (1 << 25) // n)
     nbr = np.empty((n, k), dtype=np.int64)
     for lo in range(0, n, block):
         hi = min(lo + block, n)
-        d2 = Xt[lo:hi] @ Xt.T                   # ||x_j||^2 - 2 x_i.x_j: the row's order of ||x_i - x_j||^2
-        d2.mul_(-2).add_(sq[None, :])
-        d2[torch.arange(hi - lo), torch.arange(lo, hi)] = float("inf")      # not its own neighbour
-        nbr[lo:hi] = torch.topk(d2, k, dim=1, largest=False, sorted=False).indices.numpy()
+        d2 = X[lo:hi] @ X.T                     # ||x_j||^2 - 2 x_i.x_j: the row's order of ||x_i - x_j||^2
+        d2 *= -2; d2 += sq[None, :]
+        d2[np.arange(hi - lo), np.arange(lo, hi)] = np.inf      # not its own neighbour
+        nbr[lo:hi] = torch.topk(torch.from_numpy(d2), k, dim=1, largest=False, sorted=False).indices.numpy()
     r = np.repeat(np.arange(n, dtype=np.int64), k); c = nbr.ravel()
     lo_, hi_ = np.minimum(r, c), np.maximum(r, c)
     u = np.unique(lo_ * n + hi_)
@@ -143,8 +142,8 @@ def _jit(f):
     return numba.njit(cache=cache)(f)
 
 @_jit
-def _responsibilities(indptr, S, R, A, damping, omd, H, a, oma, use_h):
-    "One damped responsibility update (and momentum) on every edge, in place; float32 throughout."
+def _responsibilities(indptr, S, R, A, damping, omd, H, a, oma, use_h, Y):
+    "One damped responsibility update (and momentum) on every edge, in place; float32 throughout; row maxima into `Y`."
     n = len(indptr) - 1
     ninf = np.float32(-np.inf)
     for i in range(n):
@@ -155,6 +154,7 @@ def _responsibilities(indptr, S, R, A, damping, omd, H, a, oma, use_h):
                 second = best; best = v; arg = e
             elif v > second:
                 second = v
+        Y[i] = best
         for e in range(indptr[i], indptr[i + 1]):
             t = S[e] - (second if e == arg else best)
             t = t * omd
@@ -196,6 +196,11 @@ class SparseAPResult:
     graph: SparseGraph       # the graph the messages live on
     n_iter: int              # iterations run
     converged: bool          # whether the stopping rule fired (True when `convergence_iter` is None)
+    ybar: np.ndarray = None  # off the graph R[i,k] = sigma S[i,k] - ybar[i] + h H[i,k] ...
+    abar: np.ndarray = None  # ... and A[i,k] = abar[k] (float64, (n,))
+    sigma: float = 0.0       # coefficient of S off the graph
+    h: float = 0.0           # coefficient of H off the graph
+    history_off: tuple = None # (m, C): H off the graph is C[i >= m, k >= m], or None (0)
     @property
     def exemplars(self):
         "Indices k with A[k,k] + R[k,k] > 0."
@@ -209,6 +214,7 @@ def sparse_affinity_propagation(
     max_iter:int=200,           # maximum number of iterations
     convergence_iter:int|None=15, # stop when exemplars are unchanged this long; None runs exactly `max_iter`
     history=None,               # history H on the edges (nnz,), or None
+    history_off=None,           # (m, C): H off the graph is the constant C[i >= m, k >= m] (C 2x2); None: 0
     alpha:float=0.5,            # initial weight a_1 of the history
     decay:float=0.99,           # a_i = decay * a_{i-1}
 ) -> SparseAPResult:
@@ -226,34 +232,56 @@ def sparse_affinity_propagation(
         history = np.ascontiguousarray(history, dtype=np.float32)
         if history.shape != (graph.nnz,): raise InsbankError(f"history has shape {history.shape}, the graph has {graph.nnz} edges")
         if not np.isfinite(history).all(): raise InsbankError("history contains NaN or inf")
+    if history_off is not None:
+        if not use_h: raise InsbankError("history_off given without a history on the edges")
+        m, C = history_off; C = np.asarray(C, dtype=np.float64)
+        if int(m) != m or not 0 <= m <= graph.n or C.shape != (2, 2) or not np.isfinite(C).all():
+            raise InsbankError(f"history_off must be (m, C) with m in 0..{graph.n} and C a finite 2x2 array")
+        history_off = (int(m), C)
     H = history if use_h else np.zeros(0, dtype=np.float32)
     R = np.zeros(graph.nnz, dtype=np.float32); A = np.zeros_like(R)
-    colsum = np.empty(graph.n, dtype=np.float32)
+    colsum = np.empty(graph.n, dtype=np.float32); Y = np.empty(graph.n, dtype=np.float32)
+    ybar = np.zeros(graph.n); abar = np.zeros(graph.n); sigma = h = 0.0
     f32 = np.float32
     d, omd = f32(damping), f32(1 - damping)
     e = np.zeros((graph.n, convergence_iter), dtype=bool) if convergence_iter else None
     a, n_iter, converged = alpha, max_iter, convergence_iter is None
     for it in range(max_iter):
-        _responsibilities(graph.indptr, graph.S, R, A, d, omd, H, f32(a), f32(1 - a), use_h)
+        _responsibilities(graph.indptr, graph.S, R, A, d, omd, H, f32(a), f32(1 - a), use_h, Y)
+        w = a if use_h else 0.0                                   # mean field of the pairs off the graph
+        ybar = (1 - w) * (damping * ybar + (1 - damping) * Y); sigma = (1 - w) * (damping * sigma + 1 - damping)
+        h = (1 - w) * damping * h + w
         if use_h: a *= decay
         _availabilities(graph.indptr, graph.indices, graph.diag, graph.T, R, A, d, omd, colsum)
+        abar = damping * abar + (1 - damping) * np.minimum(colsum, 0)
         if convergence_iter and _converged(e, (A[graph.diag] + R[graph.diag]) > 0, it, convergence_iter):
             n_iter, converged = it + 1, True
             break
     if not converged:
         warnings.warn(f"affinity propagation did not converge in {max_iter} iterations", ConvergenceWarning)
-    return SparseAPResult(R, A, graph, int(n_iter), bool(converged))
+    return SparseAPResult(R, A, graph, int(n_iter), bool(converged), ybar, abar, sigma, h, history_off)
 
 # %% ../nbs/03b_sparse.ipynb
 def sparse_representation_score(
     result:SparseAPResult,  # messages of `sparse_affinity_propagation`
+    off_graph:bool=True,    # add the pairs off the graph by their closed form; False: Eq. 7 over the edges only
 ):
-    "Eq. 7 over the edges of the graph: column sum minus row sum plus diagonal of A + R, float64 (n,)."
+    "Eq. 7 from sparse messages: column sum minus row sum plus diagonal of A + R, float64 (n,)."
     g = result.graph
     E = result.A.astype(np.float64) + result.R.astype(np.float64)
-    col = np.bincount(g.indices, weights=E, minlength=g.n)
-    row = np.add.reduceat(E, g.indptr[:-1])
-    return col - row + E[g.diag]
+    s = np.bincount(g.indices, weights=E, minlength=g.n) - np.add.reduceat(E, g.indptr[:-1]) + E[g.diag]
+    if not off_graph or result.ybar is None: return s
+    n, starts = g.n, g.indptr[:-1]
+    out = n - np.diff(g.indptr)                                       # pairs off the graph in row/column k
+    yb, ab = result.ybar, result.abar
+    s += out * (yb + ab) - (yb.sum() + ab.sum() - np.add.reduceat(yb[g.indices] + ab[g.indices], starts))
+    if result.history_off is not None and result.h:
+        m, C = result.history_off
+        nb_bank = np.add.reduceat((g.indices < m).astype(np.float64), starts)
+        off_bank, off_new = m - nb_bank, (n - m) - (np.diff(g.indptr) - nb_bank)
+        b = (np.arange(n) >= m).astype(int)
+        s += result.h * (C[0, b] * off_bank + C[1, b] * off_new - C[b, 0] * off_bank - C[b, 1] * off_new)
+    return s
 
 # %% ../nbs/03b_sparse.ipynb
 HISTORY_VARIANTS = ("paper", "code")
@@ -269,6 +297,7 @@ def history_state(
     bank_pos,               # positions of the bank among this round's candidates, in the order the next round puts them first
     X,                      # this round's candidates' embeddings (n, d)
     variant:str="paper",    # "paper" (keeps the median of R) or "code"
+    off_graph:bool=True,    # median over all pairs (closed form off the graph); False: over the edges only
 ) -> dict:
     "What the next round's `sparse_history` needs from this round, as plain arrays and numbers."
     if variant not in HISTORY_VARIANTS: raise InsbankError(f"unknown history variant {variant!r}: use 'paper' or 'code'")
@@ -281,7 +310,32 @@ def history_state(
     hp = np.zeros(len(bank_pos) + 1, dtype=np.int64); np.cumsum(lens, out=hp[1:])
     sel = np.arange(hp[-1]) - np.repeat(hp[:-1], lens) + np.repeat(starts, lens)   # the bank rows' edges
     return dict(hist_indptr=hp, hist_idx=g.indices[sel], hist_rows=result.R[sel], hist_cols=result.R[g.T[sel]],
-                hist_X=X, hist_bank=bank_pos, r_median=float(np.median(result.R)) if variant == "paper" else None)
+                hist_X=X, hist_bank=bank_pos,
+                r_median=None if variant != "paper" else r_median(result, X) if off_graph else float(np.median(result.R)))
+
+def r_median(
+    result:SparseAPResult,  # a round's messages
+    X,                      # its candidates' embeddings (n, d)
+    sample:int=1 << 20,     # pairs drawn when the graph is not complete
+    seed:int=0,             # seed of the sample
+) -> float:
+    "Median of R over all n^2 pairs: exact on complete graphs, else from a seeded sample using the closed form off the graph."
+    g = result.graph
+    if g.nnz == g.n * g.n: return float(np.median(result.R))
+    if g.n * g.n <= sample: i, k = np.divmod(np.arange(g.n * g.n, dtype=np.int64), g.n)     # all pairs
+    else:
+        rng = np.random.default_rng(seed)
+        i = rng.integers(0, g.n, sample); k = rng.integers(0, g.n, sample)
+    keys = g.rows().astype(np.int64) * g.n + g.indices
+    q = i * g.n + k; pos = np.minimum(np.searchsorted(keys, q), g.nnz - 1); hit = keys[pos] == q
+    vals = result.R[pos].astype(np.float64)
+    off = ~hit; io, ko = i[off], k[off]
+    v = result.sigma * _edge_sims(np.asarray(X, dtype=np.float32), io, ko) - result.ybar[io]
+    if result.history_off is not None:
+        m, C = result.history_off
+        v += result.h * C[(io >= m).astype(int), (ko >= m).astype(int)]
+    vals[off] = v
+    return float(np.median(vals))
 
 # %% ../nbs/03b_sparse.ipynb
 _HIST_KEYS = ("hist_indptr", "hist_idx", "hist_rows", "hist_cols", "hist_X", "hist_bank", "r_median")
@@ -307,7 +361,7 @@ def sparse_history(
     state:dict,             # `history_state` of the previous round
     variant:str="paper",    # "paper" (Eq. 4-5 and the correction) or "code" (the released code)
 ):
-    "History matrix H_t of Eq. 4-5 on the edges of `graph` (nnz,) float32, with R_t taken as zero off its own graph."
+    "History H_t of Eq. 4-5 on the edges of `graph` (nnz,) float32 (R_t taken as zero off its own graph), and `history_off`."
     if variant not in HISTORY_VARIANTS: raise InsbankError(f"unknown history variant {variant!r}: use 'paper' or 'code'")
     missing = [k for k in _HIST_KEYS if k not in state]
     if missing: raise InsbankError(f"history state lacks {missing}: make it with history_state")
@@ -338,11 +392,14 @@ def sparse_history(
         W = (np.square(np.maximum(G, 0)) if variant == "paper" else 1 - G) / den[K]
         H[f:hi] = hrows[hp[i]:hp[i + 1]] @ W              # top-right: sum_j w_jk R_t[b_i, j]
         H[graph.T[f:hi]] = hcols[hp[i]:hp[i + 1]] @ W     # bottom-left: sum_j w_jk R_t[j, b_i]
-    if variant == "paper": H[cols >= m] += min(float(state["r_median"]), 0.0)
-    else:
-        nn = (rows >= m) & (cols >= m)
-        if nn.any(): H[nn] = np.median(H[~nn])
-    return H
+    if variant == "paper":
+        c = min(float(state["r_median"]), 0.0)
+        H[cols >= m] += c
+        return H, (m, np.array([[0, c], [0, c]]))
+    nn = (rows >= m) & (cols >= m)
+    mu = float(np.median(H[~nn])) if (~nn).any() else 0.0
+    H[nn] = mu
+    return H, (m, np.array([[0, 0], [0, mu]]))
 
 # %% ../nbs/03b_sparse.ipynb
 def check_fidelity_metrics(metrics:dict, out_dir=None) -> list:
@@ -350,15 +407,19 @@ def check_fidelity_metrics(metrics:dict, out_dir=None) -> list:
     m, rows = metrics.get("m"), metrics.get("results") or []
     probs = [] if rows else ["no results reported"]
     if not isinstance(m, int) or m < 1: return probs + [f"m {m!r} is not a positive integer"]
+    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
     for r in rows:
-        tag = f"k={r.get('k')} round={r.get('round')}"
+        tag = f"k={r.get('k')} history={r.get('history')} off_graph={r.get('off_graph')} round={r.get('round')}"
         if not (isinstance(r.get("overlap"), int) and 0 <= r["overlap"] <= m): probs.append(f"{tag}: overlap {r.get('overlap')!r} outside 0..{m}")
-        sp = r.get("spearman")
-        if not (isinstance(sp, (int, float)) and -1 - 1e-9 <= sp <= 1 + 1e-9): probs.append(f"{tag}: spearman {sp!r} outside [-1, 1]")
+        for key in ("spearman", "spearman_old", "spearman_new"):
+            v = r.get(key)
+            if (v is not None or key == "spearman") and not (num(v) and -1 - 1e-9 <= v <= 1 + 1e-9):
+                probs.append(f"{tag}: {key} {v!r} outside [-1, 1]")
         for key in ("seconds", "peak_mib"):
-            if not (isinstance(r.get(key), (int, float)) and r[key] > 0): probs.append(f"{tag}: {key} {r.get(key)!r} is not positive")
-        if (r.get("complete") or r.get("round") == 0) and r.get("overlap") != m:
-            probs.append(f"{tag}: overlap {r.get('overlap')} != {m}, but this case must match dense exactly")
+            if not (num(r.get(key)) and r[key] > 0): probs.append(f"{tag}: {key} {r.get(key)!r} is not positive")
+        if (r.get("complete") or r.get("round") == 0 or r.get("history") is False) and num(r.get("spearman")) \
+                and (r["spearman"] < 0.999 or (r.get("overlap") or 0) < 0.99 * m):
+            probs.append(f"{tag}: overlap {r.get('overlap')}/{m}, spearman {r['spearman']:.4f}, but here sparse must match dense")
     if out_dir is not None:
         from pathlib import Path
         probs += [f"file {f} listed in metrics.json does not exist" for f in metrics.get("files", []) if not (Path(out_dir) / f).exists()]
