@@ -39,11 +39,12 @@ class PIBE(BaseEstimator):
         engine:str="auto",          # AP engine (see `insbank.ap.ENGINES`)
         chunk_size:int|None=None,   # split new data into rounds of at most this many items
         knn:int|None=None,          # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`)
+        off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
         self.bank_size, self.damping, self.max_iter, self.convergence_iter = bank_size, damping, max_iter, convergence_iter
         self.alpha, self.decay, self.gamma, self.mode = alpha, decay, gamma, mode
         self.use_history, self.variant, self.engine, self.chunk_size = use_history, variant, engine, chunk_size
-        self.knn = knn
+        self.knn, self.off_graph = knn, off_graph
 
     def _check_params(self):
         if int(self.bank_size) != self.bank_size or self.bank_size < 1: raise InsbankError(f"bank_size must be a positive integer, got {self.bank_size}")
@@ -118,7 +119,7 @@ class PIBE(BaseEstimator):
                 self.r_median_ = float(np.median(res.R)) if self.variant == "paper" else None
                 self.cand_X_, self.bank_pos_ = Xc, keep   # where the bank sits among this round's candidates
             else:
-                st = history_state(res, keep, Xc, self.variant)
+                st = history_state(res, keep, Xc, self.variant, self.off_graph)
                 self.r_median_ = st.pop("r_median")
                 for k, v in st.items(): setattr(self, k + "_", v)
         self.n_iter_, self.converged_ = res.n_iter, res.converged
@@ -144,13 +145,13 @@ class PIBE(BaseEstimator):
         "Sparse AP on the kNN graph of `Xc` (history from the sparse state when `hist`); returns (result, rep)."
         self.knn_used_ = min(int(self.knn), len(Xc) - 1)
         g = knn_graph(Xc, self.knn_used_)
-        H = None
+        H = off = None
         if hist:
             st = {k: getattr(self, k + "_") for k in ("hist_indptr", "hist_idx", "hist_rows", "hist_cols", "hist_X", "hist_bank", "r_median")}
-            H = sparse_history(g, X_new, st, self.variant)
-        res = sparse_affinity_propagation(g, history=H, **self._ap_kw())
+            H, off = sparse_history(g, X_new, st, self.variant)
+        res = sparse_affinity_propagation(g, history=H, history_off=off, **self._ap_kw())
         self.n_edges_ = g.nnz
-        return res, sparse_representation_score(res)
+        return res, sparse_representation_score(res, self.off_graph)
 
     def ranking(self):
         "Global ids of the bank, best first."
