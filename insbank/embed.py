@@ -71,7 +71,8 @@ class SentenceTransformerEmbedder:
         else: model = model_or_path
         self.model, self.batch_size = model, batch_size
         self.name = name or f"st:{type(model).__name__}"
-        self.dim = int(model.get_sentence_embedding_dimension())
+        get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
     def encode(self, texts:list[str]) -> np.ndarray:
         "Unit float32 rows, one per text."
         X = self.model.encode(list(texts), batch_size=self.batch_size, convert_to_numpy=True,
