@@ -96,7 +96,7 @@ def _check_k(k, n):
     if not 1 <= k <= n - 1: raise InsbankError(f"k must be in 1..{n - 1} (n - 1 = the complete graph) for {n} points, got {k}")
     return int(k)
 
-def _edge_sims(X, rows, cols, block=1 << 16):
+def _edge_sims(X, rows, cols, block=1 << 14):
     "-||x_i - x_k||_2 for each pair, accumulated in float64."
     out = np.empty(len(rows), dtype=np.float32)
     for lo in range(0, len(rows), block):
