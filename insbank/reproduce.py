@@ -117,6 +117,9 @@ def _check_fig5(metrics, out):
             probs.append(f"{name}: mean pairwise cosine {g[name].get('mean_pairwise_cosine')!r} outside [-1, 1]")
     if all(n in g for n in ("top", "bottom")) and not g["top"].get("mean_rep", 0) >= g["bottom"].get("mean_rep", 0):
         probs.append("top group has a lower mean representation score than the bottom group")
+    sp = (metrics.get("rep_vs_nn1") or {}).get("spearman")
+    if sp is not None and not (_num(sp) and sp > 0.99):
+        probs.append(f"one-shot representation score should rank like the nearest-neighbour distance (preference 0), Spearman {sp!r}")
     return probs + _files_exist(metrics, out)
 
 @register_check("ablations")
@@ -144,6 +147,8 @@ def _check_coverage(metrics, out):
     return probs + _files_exist(metrics, out)
 
 # %% ../nbs/10_reproduce.ipynb
+_LOADED = {}   # the last universe read by load_pool: key and records
+
 def load_pool(
     n:int|None=None,            # records in a random pool (None: all loaded records, in release order)
     per_dataset:int|None=None,  # seeded subsample per dataset before pooling (None: whole files)
@@ -157,9 +162,14 @@ def load_pool(
 ):
     "Records, embeddings (n, d) float32 and quality (n,) float64 of an experiment pool."
     import numpy as np
-    from insbank.core import load_timeline
+    from insbank.core import load_timeline, TIMELINE, data_dir as data_dir_of
     from insbank.embed import get_embedder, embed, default_cache_dir
-    recs = [r for _, rs in load_timeline(data_dir, per_dataset=per_dataset, seed=subsample_seed, names=names) for r in rs]
+    root = Path(data_dir_of(data_dir)).resolve()
+    stamp = tuple((d.path, st.st_mtime_ns, st.st_size) for d in TIMELINE if (root / d.path).is_file() for st in [(root / d.path).stat()])
+    key = (str(root), stamp, per_dataset, subsample_seed, None if names is None else tuple(names))
+    if _LOADED.get("key") != key:           # reading all files takes seconds: keep the last universe (same files) for the next pool
+        _LOADED.update(key=key, recs=[r for _, rs in load_timeline(data_dir, per_dataset=per_dataset, seed=subsample_seed, names=names) for r in rs])
+    recs = list(_LOADED["recs"])
     if n is not None:
         if n > len(recs): raise InsbankError(f"pool of {n} records asked, only {len(recs)} loaded (per_dataset={per_dataset})")
         recs = [recs[i] for i in np.random.default_rng(seed).permutation(len(recs))[:n]]
