@@ -110,12 +110,16 @@ def answer_divergence(
     w_d:float=0.6,              # weight of dispersion
     w_i:float=0.4,              # weight of isotropy
     seed:int=0,                 # sampling seed
+    max_len:int=512,            # context of the model: prompts are cut to max_len - max_new_tokens, embedded texts to max_len
+    batch_size:int=16,          # prompts per `generate` call and texts per forward pass
 ):
     "Per-record ADG table (id, D, I, score) and the answers used."
     import pandas as pd
     from insbank.lm import sample_answers
-    if answers is None: answers = sample_answers(model, tok, records, k, temperature, top_p, max_new_tokens, template, seed=seed)
-    embs = embed_answers(model, tok, records, answers, layers)
+    if max_len <= max_new_tokens: raise InsbankError(f"max_len {max_len} leaves no room for a prompt before {max_new_tokens} new tokens")
+    if answers is None: answers = sample_answers(model, tok, records, k, temperature, top_p, max_new_tokens, template,
+                                                 max_prompt_len=max_len - max_new_tokens, batch_size=batch_size, seed=seed)
+    embs = embed_answers(model, tok, records, answers, layers, max_len, batch_size)
     S = adg_scores(embs, w_d, w_i, ids=[r.id for r in records])
     return pd.DataFrame({"id": [r.id for r in records], "D": S[:, 0], "I": S[:, 1], "score": S[:, 2]}), answers
 

@@ -160,6 +160,7 @@ def proxy_base(
     lr:float=2e-3,              # pre-training learning rate
     seed:int=0,                 # initialisation and data-order seed
     cache_dir=None,             # folder of cached base models, keyed by all of the above (None: no cache)
+    prompt_loss:bool=True,      # pre-train on whole texts (True) or on responses only
 ):
     "The CPU proxy base model and tokenizer."
     from insbank.lm import tiny_lm, finetune, load_lm
@@ -167,11 +168,12 @@ def proxy_base(
     texts = [f"{r.instruction}\n{r.input}\n{r.output}" for r in records]
     pre = [f"{r.instruction}\n{r.input}\n{r.output}" for r in (pretrain or [])] if pretrain_steps else []
     hp = dict(vocab_size=vocab_size, hidden=hidden, layers=layers, heads=heads, max_len=max_len, batch_size=batch_size,
-              lr=lr, seed=seed, pretrain_steps=pretrain_steps if pre else 0)
+              lr=lr, seed=seed, pretrain_steps=pretrain_steps if pre else 0, prompt_loss=prompt_loss)
     path = Path(cache_dir) / content_hash(json.dumps(hp, sort_keys=True), *texts, "\0pretrain", *pre)[:32] if cache_dir else None
     if path is not None and (path / "config.json").exists(): return load_lm(path, device="cpu")
     model, tok = tiny_lm(texts, vocab_size, hidden, layers, heads, max_len, seed=seed)
-    if pre: finetune(model, tok, pretrain, "plain", max_steps=pretrain_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed)
+    if pre: finetune(model, tok, pretrain, "plain", max_steps=pretrain_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed,
+                     prompt_loss=prompt_loss)
     if path is not None:                                  # write to a temporary folder, then rename: never half a model
         tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}"); model.save_pretrained(tmp); tok.save_pretrained(tmp)
         try: os.replace(tmp, path)
@@ -222,22 +224,40 @@ class LMExperiment:
     base: object                 # base model (never modified)
     tok: object                  # its tokenizer
     train_kw: dict = field(default_factory=dict)   # passed to `finetune_evaluate` by `run`
+    threads: int|None = None     # torch CPU threads, re-applied before every run (None: leave as is)
+    def _pin(self):
+        if self.threads:
+            import torch; torch.set_num_threads(self.threads)
     def run(self, idx, seed:int=0, **kw) -> dict:
         "Fine-tune a copy of the base on candidates `idx`, evaluate it; metrics as `finetune_evaluate`."
         idx = np.asarray(idx, dtype=np.int64)
         if len(idx) == 0: raise InsbankError("empty selection: nothing to fine-tune on")
+        self._pin()
         return finetune_evaluate(self.base, self.tok, [self.cands[i] for i in idx], dev=self.dev, sets=self.sets, seed=seed,
                                  **{**self.train_kw, **kw})
     def evaluate_base(self) -> dict:
         "`evaluate_model` of the base model itself (no fine-tuning)."
+        self._pin()
         kw = {k: v for k, v in self.train_kw.items() if k not in ("steps", "batch_size", "lr", "max_len")}
         return evaluate_model(self.base, self.tok, self.dev, self.sets, max_len=self.train_kw.get("max_len", 256), **kw)
 
+def _spread(groups, n, rng):
+    "A seeded sample of `n` records spread evenly over `groups` (lists of records)."
+    sizes = np.array([len(g) for g in groups]); take = np.zeros(len(groups), int)
+    if n > sizes.sum(): raise InsbankError(f"cannot draw {n} pre-training records: only {sizes.sum()} outside the pool")
+    while take.sum() < n:                                   # equal shares, the rest to groups that still have records
+        open_ = np.flatnonzero(take < sizes); k = n - take.sum()
+        take[open_] += np.minimum(sizes[open_] - take[open_], max(1, k // len(open_)))
+    out = []
+    for g, t in zip(groups, take):
+        out += [g[i] for i in np.sort(rng.choice(len(g), min(t, len(g)), replace=False))] if t else []
+    return out[:n]
+
 def lm_experiment(
-    per_dataset:int|None=100,    # records drawn per timeline dataset (`load_pool`)
+    per_dataset:int|None=100,    # pool records drawn per timeline dataset (None: whole files)
     n_dev:int=100,               # held-out dev records
-    n_pretrain:int=150,          # held-out records the proxy is pre-trained on (0 with a checkpoint)
-    seed:int=0,                  # seed of the held-out draws and of the lm-eval samples
+    n_pretrain:int=2000,         # proxy pre-training records from outside the pool (ignored with a checkpoint)
+    seed:int=0,                  # seed of the dev and pre-training draws and of the lm-eval samples
     data_dir=None,               # data folder (default: `insbank.core.data_dir()`)
     embedder="minilm",           # embedder spec or object
     scorer="heuristic",          # quality scorer spec or object
@@ -246,33 +266,47 @@ def lm_experiment(
     base_model=None,             # local checkpoint directory (None: the CPU proxy)
     vocab_size:int=2000, hidden:int=64, layers:int=4, heads:int=4,  # proxy shape
     max_len:int=128,             # tokens per example (training and dev loss)
-    pretrain_steps:int=40,       # proxy pre-training steps
+    pretrain_steps:int=300,      # proxy pre-training steps
+    pretrain_lr:float=5e-3,      # proxy pre-training learning rate
     steps:int=25,                # fine-tuning steps of every run
-    batch_size:int=8,            # fine-tuning batch
-    lr:float=2e-3,               # fine-tuning learning rate (about 2e-5 for an 8B checkpoint)
+    batch_size:int=8,            # batch of pre-training and fine-tuning
+    lr:float=1e-3,               # fine-tuning learning rate (about 2e-5 for an 8B checkpoint)
     n_choices:int=4,             # multiple-choice options of the lm-eval tasks
+    threads:int|None=None,       # torch CPU threads pinned before every run (None: leave as is)
     cache_dir="default",         # proxy cache ("default": next to the embedding cache; None: no cache)
     embed_cache_dir=None,        # embedding cache (None: the shared default)
+    pool_seed:int=0,             # seed of the per-dataset pool sample (`load_pool`'s)
 ) -> LMExperiment:
     "Pool, held-out records, evaluation sets and base model of a model experiment."
-    from insbank.reproduce import load_pool
-    from insbank.embed import default_cache_dir
+    from insbank.core import load_timeline, _subsample
+    from insbank.embed import get_embedder, embed, default_cache_dir
     from insbank.lm import load_lm
-    recs, X, q = load_pool(per_dataset=per_dataset, data_dir=data_dir, embedder=embedder, scorer=scorer, cache_dir=embed_cache_dir)
+    if threads:
+        import torch; torch.set_num_threads(threads)
+    timeline = load_timeline(data_dir)
+    pool = [_subsample(recs, per_dataset, pool_seed) for _, recs in timeline]
+    recs = [r for p in pool for r in p]
+    emb = get_embedder(embedder) if isinstance(embedder, str) else embedder
+    X = embed(recs, emb, cache_dir=default_cache_dir() if embed_cache_dir is None else embed_cache_dir)
+    if isinstance(scorer, str):
+        from insbank.quality import get_scorer
+        scorer = get_scorer(scorer)
+    q = np.asarray(scorer.score(recs), dtype=np.float64)
     ok = np.flatnonzero([bool(r.output) for r in recs])
-    if n_dev + n_pretrain > len(ok): raise InsbankError(f"cannot hold out {n_dev} + {n_pretrain} records: only {len(ok)} have an output")
-    perm = np.random.default_rng(seed).permutation(ok)
-    dev_i, pre_i = np.sort(perm[:n_dev]), np.sort(perm[n_dev:n_dev + n_pretrain])
-    keep = np.setdiff1d(np.arange(len(recs)), np.r_[dev_i, pre_i])
-    cands, pre, dev = [recs[i] for i in keep], [recs[i] for i in pre_i], [recs[i] for i in dev_i]
+    if n_dev >= len(ok): raise InsbankError(f"cannot hold out {n_dev} dev records: only {len(ok)} pool records have an output")
+    rng = np.random.default_rng(seed)
+    dev_i = np.sort(rng.choice(ok, n_dev, replace=False)); keep = np.setdiff1d(np.arange(len(recs)), dev_i)
+    cands, dev = [recs[i] for i in keep], [recs[i] for i in dev_i]
     sets = eval_sets(eval_names, data_dir, limit=eval_limit, seed=seed) if eval_names else {}
-    if base_model is not None: base, tok = load_lm(base_model)
+    if base_model is not None: (base, tok), pre = load_lm(base_model), []
     else:
+        used = {r.id for r in recs}
+        pre = _spread([[r for r in rs if r.id not in used and r.output] for _, rs in timeline], n_pretrain, rng) if n_pretrain else []
         cd = default_cache_dir().parent / "proxy_lm" if cache_dir == "default" else cache_dir
-        base, tok = proxy_base(cands + pre, pre, pretrain_steps, vocab_size, hidden, layers, heads, max_len, batch_size, lr,
+        base, tok = proxy_base(cands + pre, pre, pretrain_steps, vocab_size, hidden, layers, heads, max_len, batch_size, pretrain_lr,
                                seed=seed, cache_dir=cd)
     kw = dict(steps=steps, batch_size=batch_size, lr=lr, max_len=max_len, n_choices=n_choices)
-    return LMExperiment(cands, X[keep], q[keep], dev, pre, sets, base, tok, kw)
+    return LMExperiment(cands, X[keep], q[keep], dev, pre, sets, base, tok, kw, threads)
 
 # %% ../nbs/12_evaluate.ipynb
 def _walk(d, path=""):

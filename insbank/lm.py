@@ -113,15 +113,16 @@ def encode_example(
     response:str,             # response text (trained on)
     max_len:int=512,          # maximum tokens
     min_response:int=16,      # keep at least this many response tokens by cutting the prompt from the left
+    prompt_loss:bool=False,   # also train on the prompt tokens (language modelling of the whole text)
 ) -> tuple[list[int], list[int]]:
-    "Input ids and labels (-100 on prompt tokens) of one example."
+    "Input ids and labels (-100 on prompt tokens unless `prompt_loss`) of one example."
     p = tok(prompt, add_special_tokens=False)["input_ids"]
     r = tok(response, add_special_tokens=False)["input_ids"] + [tok.eos_token_id]
     bos = [tok.bos_token_id] if tok.bos_token_id is not None else []
     keep_p = max(0, min(len(p), max_len - len(bos) - min(len(r), min_response)))
     p = p[len(p) - keep_p:]
     ids = (bos + p + r)[:max_len]
-    labels = ([-100] * (len(bos) + len(p)) + r)[:max_len]
+    labels = ([-100] * len(bos) + (p if prompt_loss else [-100] * len(p)) + r)[:max_len]
     return ids, labels
 
 def collate(batch, pad_id:int):
@@ -172,7 +173,7 @@ class TrainResult:
     losses: list = field(default_factory=list)   # training loss of each step
     steps: int = 0                               # optimizer steps taken
     n_examples: int = 0                          # examples trained on
-    tokens: int = 0                              # response tokens seen
+    tokens: int = 0                              # labelled tokens seen (response tokens unless prompt_loss)
 
 def finetune(
     model, tok,                  # causal LM (trained in place) and tokenizer
@@ -188,11 +189,12 @@ def finetune(
     grad_clip:float=1.0,         # gradient-norm clip
     bf16:bool=False,             # autocast to bfloat16 (GPU)
     seed:int=0,                  # data order and dropout seed
+    prompt_loss:bool=False,      # also train on prompt tokens (pre-training on whole texts)
 ) -> TrainResult:
-    "Fine-tune `model` on `records` with the loss on response tokens only."
+    "Fine-tune `model` on `records` with the loss on response tokens only (or on whole texts with `prompt_loss`)."
     records = list(records)
     if not records: raise InsbankError("no training records")
-    enc = [encode_example(tok, *format_example(r, template), max_len) for r in records]
+    enc = [encode_example(tok, *format_example(r, template), max_len, prompt_loss=prompt_loss) for r in records]
     empty = [getattr(r, "id", i) for r, (_, l) in zip(records, enc) if all(x == -100 for x in l)]
     if empty: raise InsbankError(f"records {empty[:5]} have no response token left after cutting to max_len={max_len}")
     per_epoch = math.ceil(len(enc) / batch_size)
