@@ -140,7 +140,7 @@ def build_parser():
     s.add_argument("--bank", default="banks/main", help="bank directory")
     s.add_argument("--data-dir", default=None, help="data directory (default: $INSBANK_DATA or data/)")
     s.add_argument("--size", "-m", type=int, default=1000, help="bank size m")
-    s.add_argument("--per-dataset", type=int, default=2000, help="seeded sample of each dataset (0: all records)")
+    s.add_argument("--per-dataset", type=int, default=1000, help="seeded sample of each dataset (0: all records)")
     s.add_argument("--seed", type=int, default=0); s.add_argument("--quiet", action="store_true")
     _pibe_args(s); s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("select", help="rank a dataset with a baseline selector and write the top m", formatter_class=fmt)
