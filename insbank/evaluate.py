@@ -42,7 +42,7 @@ def write_tasks(
         rng = np.random.default_rng(seed); outs = [r.output for r in recs]; rows = []
         for i, r in enumerate(recs):
             prompt, resp = format_example(r, template)
-            choices, label = _mc_choices(outs, i, n_choices, rng)
+            choices, label = _mc_choices(outs, i, n_choices, rng) if n_choices >= 2 else ([resp], 0)
             rows.append(dict(id=str(getattr(r, "id", i)), prompt=prompt, response=resp, choices=choices, label=label))
         data = out / f"{prefix}_{name}.jsonl"
         data.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in rows), encoding="utf-8")
