@@ -10,7 +10,8 @@ import insbank
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['CHECKS', 'CHECK_MODULES', 'repo_root', 'discover', 'register_check', 'check_metrics', 'load_pool', 'reproduce']
+__all__ = ['CHECKS', 'CHECK_MODULES', 'repo_root', 'discover', 'register_check', 'check_metrics', 'load_pool', 'pool_arrays',
+           'reproduce']
 
 # %% ../nbs/10_reproduce.ipynb
 def repo_root(root=None) -> Path:
@@ -180,6 +181,33 @@ def load_pool(
         scorer = get_scorer(scorer)
     q = np.asarray(scorer.score(recs), dtype=np.float64)
     return recs, X, q
+
+# %% ../nbs/10_reproduce.ipynb
+def _pool_arrays(n, seeds, complexity, kw):
+    import numpy as np
+    out = []
+    for seed in seeds:
+        recs, X, q = load_pool(n, seed=seed, **kw)
+        c = None
+        if complexity is not None:
+            from insbank.quality import get_scorer
+            c = np.asarray(get_scorer(complexity).score(recs), dtype=np.float64)
+        out.append(dict(X=X, quality=q, complexity=c, ids=np.array([r.id for r in recs]), sources=np.array([r.source for r in recs])))
+    return out
+
+def pool_arrays(
+    n:int|None=None,            # records in each random pool (see `load_pool`)
+    seeds=(0,),                 # one pool per seed
+    complexity:str|None=None,   # also score complexity with this scorer spec
+    fresh_process:bool=True,    # build the pools in a child process (spawned), so that this one stays lean
+    **kw,                       # other arguments of `load_pool` (per_dataset, data_dir, embedder, scorer, cache_dir, ...)
+) -> list:
+    "One dict per seed with the pool's `X`, `quality`, `complexity` (or None), record `ids` and `sources`, as arrays."
+    if not fresh_process: return _pool_arrays(n, list(seeds), complexity, kw)
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
+        return ex.submit(_pool_arrays, n, list(seeds), complexity, kw).result()
 
 # %% ../nbs/10_reproduce.ipynb
 def _params(nb_path, name, full, root):

@@ -84,3 +84,23 @@ def test_unknown_name(tmp_path):
     _experiment(tmp_path, "toy", WRITE)
     with pytest.raises(InsbankError, match="unknown experiment"):
         reproduce(tmp_path / "r", only=["nope"], root=tmp_path, log=None)
+
+
+def test_pool_arrays_in_a_fresh_process_equal_in_process(tmp_path):
+    import gzip
+    import numpy as np
+    from insbank.core import TIMELINE
+    from insbank.reproduce import pool_arrays
+    for ds in TIMELINE:
+        (tmp_path / ds.path).parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(tmp_path / ds.path, "wt") as f:
+            for i in range(3):
+                f.write(json.dumps(dict(id=f"{ds.name}-{i}", instruction=f"explain {ds.name} item {i}", output="word " * (i + 2))) + "\n")
+    kw = dict(data_dir=tmp_path, embedder="hash:16", scorer="heuristic", cache_dir=tmp_path / "cache")
+    child = pool_arrays(10, seeds=[0, 3], **kw)
+    here = pool_arrays(10, seeds=[0, 3], fresh_process=False, **kw)
+    assert len(child) == 2
+    for a, b in zip(child, here):
+        assert list(a["ids"]) == list(b["ids"]) and list(a["sources"]) == list(b["sources"])
+        np.testing.assert_array_equal(a["X"], b["X"]); np.testing.assert_array_equal(a["quality"], b["quality"])
+        assert a["X"].shape == (10, 16) and a["complexity"] is None
