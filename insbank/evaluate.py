@@ -161,8 +161,9 @@ def proxy_base(
     seed:int=0,                 # initialisation and data-order seed
     cache_dir=None,             # folder of cached base models, keyed by all of the above (None: no cache)
     prompt_loss:bool=True,      # pre-train on whole texts (True) or on responses only
+    device:str="cpu",           # where the model is built and trained ("cuda" on a GPU machine)
 ):
-    "The CPU proxy base model and tokenizer."
+    "The proxy base model (built from scratch) and its tokenizer."
     from insbank.lm import tiny_lm, finetune, load_lm
     from insbank.core import content_hash
     texts = [f"{r.instruction}\n{r.input}\n{r.output}" for r in records]
@@ -170,8 +171,9 @@ def proxy_base(
     hp = dict(vocab_size=vocab_size, hidden=hidden, layers=layers, heads=heads, max_len=max_len, batch_size=batch_size,
               lr=lr, seed=seed, pretrain_steps=pretrain_steps if pre else 0, prompt_loss=prompt_loss)
     path = Path(cache_dir) / content_hash(json.dumps(hp, sort_keys=True), *texts, "\0pretrain", *pre)[:32] if cache_dir else None
-    if path is not None and (path / "config.json").exists(): return load_lm(path, device="cpu")
+    if path is not None and (path / "config.json").exists(): return load_lm(path, device=device)
     model, tok = tiny_lm(texts, vocab_size, hidden, layers, heads, max_len, seed=seed)
+    model = model.to(device)
     if pre: finetune(model, tok, pretrain, "plain", max_steps=pretrain_steps, batch_size=batch_size, lr=lr, max_len=max_len, seed=seed,
                      prompt_loss=prompt_loss)
     if path is not None:                                  # write to a temporary folder, then rename: never half a model
@@ -274,6 +276,7 @@ def lm_experiment(
     lr:float=1e-3,               # fine-tuning learning rate (about 2e-5 for an 8B checkpoint)
     n_choices:int=4,             # multiple-choice options of the lm-eval tasks
     threads:int|None=None,       # torch CPU threads pinned before every run (None: leave as is)
+    device:str="auto",           # where the base model runs: "auto" (cuda when available), "cpu", "cuda", ...
     cache_dir="default",         # proxy cache ("default": next to the embedding cache; None: no cache)
     embed_cache_dir=None,        # embedding cache (None: the shared default)
     pool_seed:int=0,             # seed of the per-dataset pool sample (`load_pool`'s)
@@ -299,13 +302,15 @@ def lm_experiment(
     dev_i = np.sort(rng.choice(ok, n_dev, replace=False)); keep = np.setdiff1d(np.arange(len(recs)), dev_i)
     cands, dev = [recs[i] for i in keep], [recs[i] for i in dev_i]
     sets = eval_sets(eval_names, data_dir, limit=eval_limit, seed=seed) if eval_names else {}
-    if base_model is not None: (base, tok), pre = load_lm(base_model), []
+    import torch
+    dev_ = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+    if base_model is not None: (base, tok), pre = load_lm(base_model, device=dev_), []
     else:
         used = {r.id for r in recs}
         pre = _spread([[r for r in rs if r.id not in used and r.output] for _, rs in timeline], n_pretrain, rng) if n_pretrain else []
         cd = default_cache_dir().parent / "proxy_lm" if cache_dir == "default" else cache_dir
         base, tok = proxy_base(cands + pre, pre, pretrain_steps, vocab_size, hidden, layers, heads, max_len, batch_size, pretrain_lr,
-                               seed=seed, cache_dir=cd)
+                               seed=seed, cache_dir=cd, device=dev_)
     kw = dict(steps=steps, batch_size=batch_size, lr=lr, max_len=max_len, n_choices=n_choices)
     return LMExperiment(cands, X[keep], q[keep], dev, pre, sets, base, tok, kw, threads)
 
