@@ -146,8 +146,9 @@ class ILA(BaseEstimator):
         grid:int=20,            # cells per axis
         projection:str="pca",   # "pca" or "tsne"
         seed:int=0,             # projection seed
+        perplexity:float=30.0,  # t-SNE perplexity (capped below n)
     ):
-        self.grid, self.projection, self.seed = grid, projection, seed
+        self.grid, self.projection, self.seed, self.perplexity = grid, projection, seed, perplexity
 
     def fit(self, X, quality=None):
         "Rank items; `quality` is the depth (None: all equal, coverage only)."
@@ -155,7 +156,7 @@ class ILA(BaseEstimator):
         if X.ndim != 2: raise InsbankError(f"X must be (n, d), got {X.shape}")
         d = np.zeros(len(X)) if quality is None else np.asarray(quality, float)
         if d.shape != (len(X),): raise InsbankError(f"depth has shape {d.shape}, expected ({len(X)},)")
-        self.points_ = project_2d(X, self.projection, self.seed)
+        self.points_ = project_2d(X, self.projection, self.seed, self.perplexity)
         self.cells_ = grid_cells(self.points_, self.grid)
         self.ranking_ = round_robin(d, self.cells_)
         return self

@@ -12,9 +12,9 @@ import torch
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['ALPACA', 'PLAIN', 'TEMPLATES', 'format_example', 'seed_everything', 'train_tokenizer', 'tiny_lm', 'load_lm',
-           'encode_example', 'collate', 'example_losses', 'dev_loss', 'TrainResult', 'finetune', 'sample_answers',
-           'hidden_embeddings']
+__all__ = ['ALPACA', 'PLAIN', 'TEMPLATES', 'format_example', 'chat_template', 'seed_everything', 'train_tokenizer', 'tiny_lm',
+           'load_lm', 'encode_example', 'collate', 'example_losses', 'dev_loss', 'TrainResult', 'finetune',
+           'sample_answers', 'hidden_embeddings']
 
 # %% ../nbs/11_lm.ipynb
 ALPACA = dict(
@@ -29,6 +29,7 @@ PLAIN = dict(prompt_input="{instruction}\n\n{input}\n\n", prompt_no_input="{inst
 TEMPLATES = {"alpaca": ALPACA, "plain": PLAIN}
 
 def _template(template):
+    if callable(template): return template
     if isinstance(template, str):
         if template not in TEMPLATES: raise InsbankError(f"unknown template {template!r}: use one of {sorted(TEMPLATES)} or a dict")
         return TEMPLATES[template]
@@ -37,12 +38,27 @@ def _template(template):
 
 def format_example(
     rec,                      # a `Record` (instruction, input, output)
-    template="alpaca",        # name in `TEMPLATES` or a dict with `prompt_input` / `prompt_no_input`
+    template="alpaca",        # name in `TEMPLATES`, a dict with `prompt_input` / `prompt_no_input`, or a callable
 ) -> tuple[str, str]:
     "Prompt and response texts of a record under a template."
     t = _template(template)
+    if callable(t): return t(rec)
     p = t["prompt_input"] if rec.input else t["prompt_no_input"]
     return p.format(instruction=rec.instruction, input=rec.input), rec.output
+
+def chat_template(
+    tok,                      # a tokenizer with a `chat_template`
+    system:str|None=None,     # optional system message
+):
+    "A template (callable) that renders the instruction as a user turn with the tokenizer's chat template."
+    if not getattr(tok, "chat_template", None): raise InsbankError("the tokenizer has no chat template: use 'alpaca', 'plain' or a dict")
+    def render(rec):
+        user = rec.instruction + (f"\n\n{rec.input}" if rec.input else "")
+        msgs = ([{"role": "system", "content": system}] if system else []) + [{"role": "user", "content": user}]
+        p = tok.apply_chat_template(msgs, tokenize=False, add_generation_prompt=True)
+        if tok.bos_token and p.startswith(tok.bos_token): p = p[len(tok.bos_token):]   # `encode_example` adds the BOS
+        return p, rec.output
+    return render
 
 # %% ../nbs/11_lm.ipynb
 def seed_everything(seed:int=0):
