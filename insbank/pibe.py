@@ -116,7 +116,7 @@ class PIBE(BaseEstimator):
             # the next round puts the bank first in this order, so its rows/columns of R are kept in this order
             if self.knn is None:
                 self.R_rows_ = np.ascontiguousarray(res.R[keep]); self.R_cols_ = np.ascontiguousarray(res.R[:, keep])
-                self.r_median_ = float(stream_median(res.R))   # = np.median without copying R if self.variant == "paper" else None
+                self.r_median_ = float(stream_median(res.R)) if self.variant == "paper" else None   # = np.median(R), no copy
                 self.cand_X_, self.bank_pos_ = Xc, keep   # where the bank sits among this round's candidates
             else:
                 st = history_state(res, keep, Xc, self.variant, self.off_graph)
