@@ -68,6 +68,11 @@ def test_ctrl_c_during_ap_keeps_last_round_and_resumes(tmp_path):
     # fixed, long AP (no convergence rule) so that the interrupt lands inside it
     assert run("init", bank, a, "--size", 200, "--embedder", "hash:64", "--quiet",
                "--convergence-iter", 0, "--max-iter", 3000, "--engine", "numpy").returncode == 0
+    # warm numba's on-disk caches (history median, engines) in a throwaway bank first: a first-time compile takes
+    # long on a busy machine and a SIGINT sent during it is not acted on until it ends
+    warm = tmp_path / "warm"
+    assert run("init", warm, a, "--size", 200, "--embedder", "hash:64", "--quiet", "--max-iter", 5).returncode == 0
+    assert run("evolve", warm, b, "--quiet").returncode == 0
     before = snapshot(bank)
     p = subprocess.Popen([*CLI, "evolve", str(bank), str(b), "--quiet"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
