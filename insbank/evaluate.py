@@ -61,6 +61,13 @@ def write_tasks(
     return names
 
 # %% ../nbs/12_evaluate.ipynb
+def _quiet(cls):
+    "`cls` with the progress bars of its scoring calls turned off."
+    class Quiet(cls):
+        def loglikelihood(self, requests, disable_tqdm=False): return super().loglikelihood(requests, disable_tqdm=True)
+        def loglikelihood_rolling(self, requests, disable_tqdm=False): return super().loglikelihood_rolling(requests, disable_tqdm=True)
+    return Quiet
+
 def run_lm_eval(
     model, tok,               # causal LM and tokenizer (objects)
     sets:dict,                # name -> records (see `write_tasks`)
@@ -71,6 +78,7 @@ def run_lm_eval(
     seed:int=0,               # distractor seed
     workdir=None,             # where task files go (default: a temporary directory)
     max_target:float=0.75,    # references are cut to this fraction of the model's context (lm-eval needs them to fit)
+    progress:bool=False,      # show lm-eval's progress bars
 ) -> dict:
     "lm-eval scores of `model` on local tasks built from `sets`."
     os.environ.setdefault("HF_HUB_OFFLINE", "1"); os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
@@ -90,8 +98,9 @@ def run_lm_eval(
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(workdir or tmp)
         names = write_tasks(d, sets, template, n_choices, seed=seed)
-        lm = HFLM(pretrained=model, tokenizer=tok, device=str(next(model.parameters()).device), batch_size=batch_size,
-                  max_length=max_length)
+        cls = HFLM if progress else _quiet(HFLM)
+        lm = cls(pretrained=model, tokenizer=tok, device=str(next(model.parameters()).device), batch_size=batch_size,
+                 max_length=max_length)
         r = lm_eval.simple_evaluate(model=lm, tasks=names, task_manager=TaskManager(include_path=str(d), include_defaults=False),
                                     limit=limit, bootstrap_iters=0, log_samples=True, random_seed=seed,
                                     numpy_random_seed=seed, torch_random_seed=seed, fewshot_random_seed=seed)
