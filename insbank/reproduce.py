@@ -131,6 +131,8 @@ def _check_ablations(metrics, out):
         for k in ("overlap", "overlap_ref"):
             if not (_num(r.get(k)) and 0 <= r[k] <= (m or 0)): probs.append(f"{r.get('setting')}: {k} {r.get(k)!r} outside 0..{m}")
         if not (_num(r.get("spearman")) and -1 - 1e-9 <= r["spearman"] <= 1 + 1e-9): probs.append(f"{r.get('setting')}: spearman {r.get('spearman')!r} outside [-1, 1]")
+    for r in metrics.get("quality_weight", []):
+        if not (_num(r.get("overlap")) and 0 <= r["overlap"] <= (m or 0)): probs.append(f"{r.get('method')}, gamma {r.get('gamma')}: overlap {r.get('overlap')!r} outside 0..{m}")
     return probs + _files_exist(metrics, out)
 
 @register_check("eval_coverage")
@@ -240,12 +242,14 @@ def _write_index(out, entries):
 _VOLATILE = ("start_time", "end_time", "duration", "exception")
 
 def _scrub(nb_path):
-    "Drop papermill's timestamps from an executed notebook so that re-runs do not churn its diff."
+    "Drop papermill's timestamps and random cell ids from an executed notebook so that re-runs do not churn its diff."
     import nbformat
     nb = nbformat.read(str(nb_path), as_version=4)
     for meta in [nb.metadata.get("papermill", {})] + [c.metadata.get("papermill", {}) for c in nb.cells]:
         for k in _VOLATILE: meta.pop(k, None)
-    for c in nb.cells: c.metadata.pop("execution", None)
+    for i, c in enumerate(nb.cells):
+        c.metadata.pop("execution", None)
+        if "id" in c: c["id"] = f"cell-{i}"     # papermill/nbformat draw random ids for cells without one
     nbformat.write(nb, str(nb_path))
 
 def _peak(od):
