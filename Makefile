@@ -8,7 +8,7 @@ DATA ?= ../shared/data
 BANK ?= banks/main
 export INSBANK_DATA := $(abspath $(DATA))
 
-.PHONY: setup main test test-fast check-sync experiments experiments-full bench clean-banks
+.PHONY: setup main test test-fast check-sync experiments experiments-full bench bench-evolution clean-banks
 
 $(BIN)/insbank: settings.ini setup.py .ci/constraints.txt
 	bash .ci/setup $(VENV)
@@ -39,3 +39,11 @@ experiments-full: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ap.py
+
+# full gradual evolution over all the data (bank 6000): sparse (k=50, one round per dataset), then the authors'
+# 27,000-item chunks dense and sparse, compared round by round; reports/full_evolution/*/README.md
+bench-evolution: setup
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --out reports/full_evolution/sparse-k50
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 0 --chunk-size 27000 --out reports/full_evolution/dense-27k
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --chunk-size 27000 --out reports/full_evolution/sparse-27k \
+		--compare reports/full_evolution/dense-27k
