@@ -41,9 +41,16 @@ bench: setup
 	$(BIN)/python benchmarks/bench_ap.py
 
 # full gradual evolution over all the data (bank 6000): sparse (k=50, one round per dataset), then the authors'
-# 27,000-item chunks dense and sparse, compared round by round; reports/full_evolution/*/README.md
+# 27,000-item chunks dense and sparse (k=50, 100), compared round by round, with AP's stopping rule and at exactly
+# 200 iterations a round (about 45 minutes in all, 20 GB peak); reports/full_evolution/*/README.md
 bench-evolution: setup
 	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --out reports/full_evolution/sparse-k50
 	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 0 --chunk-size 27000 --out reports/full_evolution/dense-27k
 	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --chunk-size 27000 --out reports/full_evolution/sparse-27k \
 		--compare reports/full_evolution/dense-27k
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 100 --chunk-size 27000 --out reports/full_evolution/sparse-27k-k100 \
+		--compare reports/full_evolution/dense-27k
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 0 --chunk-size 27000 --convergence-iter 0 \
+		--out reports/full_evolution/dense-27k-200it
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --chunk-size 27000 --convergence-iter 0 \
+		--out reports/full_evolution/sparse-27k-200it --compare reports/full_evolution/dense-27k-200it

@@ -7,13 +7,21 @@
     python benchmarks/full_evolution.py --data-dir /work/shared/data --knn 0 --chunk-size 27000 --out reports/full_evolution/dense-27k
     python benchmarks/full_evolution.py --data-dir /work/shared/data --knn 50 --chunk-size 27000 --out reports/full_evolution/sparse-27k \
         --compare reports/full_evolution/dense-27k
+    # the same at exactly 200 AP iterations per round (no stopping rule)
+    python benchmarks/full_evolution.py --data-dir /work/shared/data --knn 0 --chunk-size 27000 --convergence-iter 0 \
+        --out reports/full_evolution/dense-27k-200it
 
 The eight timeline datasets (`insbank.core.TIMELINE`, about 136k records) arrive in release order: round 0 selects a
 bank of `--bank-size` from the first dataset, each later dataset is one `partial_fit` (candidates = bank + the new
 dataset; with `--chunk-size` a dataset is cut into rounds of at most that many items, as the authors' code did with
 27,000). Every round is sparse AP on a `--knn` nearest-neighbour graph (`insbank.sparse`) with the history momentum:
 dense AP cannot run these rounds on this machine (the T0 round has 61k candidates; dense S, R, A need 12 N^2 bytes, 45 GB).
-`--knn 0` runs dense PIBE instead, which fits with `--chunk-size 27000` (33k candidates, 13 GB).
+`--knn 0` runs dense PIBE instead, which fits with `--chunk-size 27000` (33k candidates: S, R, A take 13 GB, the
+history H 4.4 GB more; 19.6 GB peak).
+
+`--convergence-iter 0` runs exactly `--max-iter` AP iterations every round. Compare dense and sparse that way: with
+the history, the weight a of Eq. 6 decays every iteration, so a round that stops after 16 iterations (the stopping
+rule) keeps much more history than one that runs 200, and a tiny difference between two runs decides which happens.
 
 With `--out`, `rounds.npz` keeps every round's bank, candidates and scores. `--compare DIR` reads another run's
 `rounds.npz` (same data, same chunking) and reports, round by round, the overlap of the two banks and of their top
@@ -56,7 +64,8 @@ def _reset_peak():
         return False
 
 
-_SAME = ("data_dir", "bank_size", "knn", "chunk_size", "variant", "no_history", "quality", "embedder", "per_dataset")
+_SAME = ("data_dir", "bank_size", "knn", "chunk_size", "variant", "no_history", "max_iter", "convergence_iter", "quality",
+         "embedder", "per_dataset")
 
 def _load_checkpoint(path, a):
     "The checkpoint at `path` if it exists and was written with the same settings as `a`, else None."
@@ -104,6 +113,9 @@ def main(argv=None):
     ap.add_argument("--chunk-size", type=int, default=None, help="cut each dataset into rounds of at most this many items")
     ap.add_argument("--variant", default="paper", choices=["paper", "code"])
     ap.add_argument("--no-history", action="store_true", help="PIBE without history")
+    ap.add_argument("--max-iter", type=int, default=200, help="AP iteration cap")
+    ap.add_argument("--convergence-iter", type=int, default=15,
+                    help="AP stopping rule (exemplars unchanged this long); 0: run exactly --max-iter iterations every round")
     ap.add_argument("--quality", default="heuristic", help="'none' or a quality spec for insbank.quality.get_scorer")
     ap.add_argument("--embedder", default="minilm")
     ap.add_argument("--per-dataset", type=int, default=None, help="seeded sample of at most this many records per dataset (smoke runs)")
@@ -124,7 +136,9 @@ def main(argv=None):
         from insbank.quality import get_scorer
         scorer = get_scorer(a.quality)
     if a.knn < 0: ap.error("--knn must be >= 0")
-    pibe = PIBE(bank_size=a.bank_size, knn=a.knn or None, variant=a.variant, use_history=not a.no_history)
+    if a.max_iter < 1 or a.convergence_iter < 0: ap.error("--max-iter must be >= 1 and --convergence-iter >= 0")
+    pibe = PIBE(bank_size=a.bank_size, knn=a.knn or None, variant=a.variant, use_history=not a.no_history,
+                max_iter=a.max_iter, convergence_iter=a.convergence_iter or None)
     rounds, saved, embed_s, quality_s, select_s, seen = [], {}, 0.0, 0.0, 0.0, 0
     ck_path = Path(a.out) / "checkpoint.pkl" if a.out and not a.embed_only else None
     ck = _load_checkpoint(ck_path, a) if ck_path else None
@@ -168,6 +182,7 @@ def main(argv=None):
                                                saved=saved, select_s=select_s, quality_s=quality_s, seen=seen))
     total = time.perf_counter() - t_all
     res = dict(bank_size=a.bank_size, knn=a.knn or "dense", chunk_size=a.chunk_size, variant=a.variant, history=not a.no_history,
+               max_iter=a.max_iter, convergence_iter=a.convergence_iter or None,
                quality=a.quality, embedder=a.embedder, records=seen, rounds=rounds,
                selection_seconds=round(select_s, 1), embed_seconds=round(embed_s, 1), quality_seconds=round(quality_s, 1),
                total_seconds=round(total, 1), resumed_after_round=resumed_after,
@@ -190,7 +205,8 @@ def main(argv=None):
         if saved: np.savez_compressed(out / "rounds.npz", **saved)
         lines = [f"# Full gradual evolution with {'sparse PIBE (k = %d)' % a.knn if a.knn else 'dense PIBE'}", "",
                  f"Written by `benchmarks/full_evolution.py` ({' '.join(sys.argv[1:])}). {seen} records, bank {a.bank_size}, "
-                 f"knn {a.knn or 'dense'}, chunk {a.chunk_size}, variant {a.variant}, history {not a.no_history}, quality {a.quality}, "
+                 f"knn {a.knn or 'dense'}, chunk {a.chunk_size}, variant {a.variant}, history {not a.no_history}, "
+                 f"AP {'exactly %d iterations' % a.max_iter if not a.convergence_iter else 'at most %d iterations, stop after %d unchanged' % (a.max_iter, a.convergence_iter)}, quality {a.quality}, "
                  f"{os.cpu_count()} CPUs.", "",
                  "| round | dataset | items | candidates | edges | AP iters | seconds | peak RSS (MiB) | new items in bank |",
                  "|---|---|---|---|---|---|---|---|---|"]
