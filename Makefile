@@ -8,7 +8,7 @@ DATA ?= ../shared/data
 BANK ?= banks/main
 export INSBANK_DATA := $(abspath $(DATA))
 
-.PHONY: setup main test test-fast check-sync experiments experiments-full bench bench-evolution clean-banks
+.PHONY: setup main test test-fast check-sync experiments experiments-full bench bench-evolution bench-sparse clean-banks
 
 $(BIN)/insbank: settings.ini setup.py .ci/constraints.txt
 	bash .ci/setup $(VENV)
@@ -39,6 +39,10 @@ experiments-full: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ap.py
+
+# one sparse PIBE round (with history) over 300,000 candidates: the shared records plus jittered copies
+bench-sparse: setup
+	$(BIN)/python benchmarks/sparse_scale.py --data-dir "$(INSBANK_DATA)" --out reports/sparse_scale
 
 # full gradual evolution over all the data (bank 6000): sparse (k=50, one round per dataset), then the authors'
 # 27,000-item chunks dense and sparse (k=50, 100), compared round by round, with AP's stopping rule and at exactly
