@@ -35,9 +35,13 @@ def _rss():
     with open("/proc/self/statm") as f: return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 def _peak_rss():
-    "Peak resident set size of this process in bytes since start or the last `_reset_peak` (VmHWM)."
-    with open("/proc/self/status") as f:
-        return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+    "Peak resident set size of this process in bytes since start or the last `_reset_peak` (VmHWM; ru_maxrss without /proc)."
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 def _reset_peak():
     "Reset the peak resident set to the current one (Linux >= 4.0); False where that is not allowed."

@@ -42,26 +42,15 @@ Per round: wall time of the PIBE call (kNN graph, history, AP, scores) and the p
 and how many new items entered the bank. Totals: selection time, embedding time, whole run.
 """
 from __future__ import annotations
-import argparse, json, os, pickle, platform, resource, sys, time
+import argparse, json, os, pickle, platform, sys, time
 from pathlib import Path
 import numpy as np
+from bench_ap import _peak_rss, _reset_peak
 
 
 def _peak_rss_mib():
-    "Peak resident set of this process (VmHWM) in MiB since start or the last reset."
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-def _reset_peak():
-    "Reset VmHWM to the current resident set (Linux); returns whether it worked."
-    try:
-        with open("/proc/self/clear_refs", "w") as f: f.write("5")
-        return True
-    except OSError:
-        return False
+    "Peak resident set of this process (VmHWM) in MiB since start or the last `_reset_peak`."
+    return _peak_rss() / 2**20
 
 
 _SAME = ("data_dir", "bank_size", "knn", "chunk_size", "variant", "no_history", "max_iter", "convergence_iter", "quality",
