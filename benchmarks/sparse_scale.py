@@ -9,7 +9,7 @@ issue asks about, with the history: round 0 selects a bank of `--bank-size` from
 Instructions, 20,258 records); round 1 is `partial_fit` with every other record, so its candidates are the bank plus
 the new items. The shared data hold 136,292 records; to reach `--n` candidates the script adds copies of them with
 seeded Gaussian jitter of `--jitter` (relative to the embedding norm), marked in the output as synthetic. Embeddings
-come from the content cache (MiniLM); quality is left out (all equal).
+come from the content cache (`--embedder`, MiniLM by default); quality is left out (all equal).
 
 Reported per round: wall time of the PIBE call (kNN search, history, AP, scores) and the process's peak resident set
 during it (VmHWM, reset before the call), with the number of edges and AP iterations.
@@ -29,6 +29,7 @@ def main(argv=None):
     ap.add_argument("--bank-size", type=int, default=6000)
     ap.add_argument("--jitter", type=float, default=0.05, help="relative noise of the synthetic copies")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--embedder", default="minilm", help="embedder spec (insbank.embed.get_embedder)")
     ap.add_argument("--out", default=None, help="folder for results.json and README.md")
     a = ap.parse_args(argv)
     if a.knn < 1 or a.bank_size < 1 or a.jitter < 0: ap.error("--knn and --bank-size must be >= 1, --jitter >= 0")
@@ -37,7 +38,7 @@ def main(argv=None):
     from insbank.pibe import PIBE
     t_all = time.perf_counter(); load0 = os.getloadavg()
     timeline = load_timeline(a.data_dir)
-    Xs = [embed(recs, "minilm", cache_dir=default_cache_dir(), progress=sys.stderr.isatty()) for _, recs in timeline]
+    Xs = [embed(recs, a.embedder, cache_dir=default_cache_dir(), progress=sys.stderr.isatty()) for _, recs in timeline]
     X0, Xr = Xs[0], np.concatenate(Xs[1:])
     need = a.n - a.bank_size
     if need < 1: ap.error(f"--n must exceed --bank-size ({a.bank_size})")
