@@ -11,7 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['ENGINES', 'neg_euclidean_similarity', 'ap_numpy', 'register_engine', 'APResult', 'affinity_propagation']
+__all__ = ['ENGINES', 'neg_euclidean_similarity', 'preference_value', 'ap_numpy', 'register_engine', 'APResult',
+           'affinity_propagation']
 
 # %% ../nbs/03_ap.ipynb
 def neg_euclidean_similarity(
@@ -42,6 +43,37 @@ def neg_euclidean_similarity(
         S[lo:hi] = d2
     np.fill_diagonal(S, 0)
     return S
+
+# %% ../nbs/03_ap.ipynb
+def preference_value(
+    X,                      # embeddings (n, d) of the candidates
+    preference=0.0,         # a number, "median", or "q<p>" (the p-quantile of the off-diagonal similarities)
+    sample:int=1 << 22,     # exact up to this many ordered pairs; above, a seeded sample of this many pairs
+    seed:int=0,             # seed of that sample
+) -> float:
+    "The value put on the diagonal of S = -||x_i - x_k||_2 for a preference spec."
+    if isinstance(preference, (int, float, np.integer, np.floating)) and not isinstance(preference, (bool, np.bool_)):
+        if not np.isfinite(preference): raise InsbankError(f"preference must be finite, got {preference}")
+        return float(preference)
+    q = {"median": 0.5}.get(preference) if isinstance(preference, str) else None
+    if q is None and isinstance(preference, str) and preference[:1] == "q":
+        try: q = float(preference[1:])
+        except ValueError: q = None
+    if q is None or not 0 <= q <= 1:
+        raise InsbankError(f"preference must be a number, 'median' or 'q<p>' with p in [0, 1] (e.g. 'q0.1'), got {preference!r}")
+    X = np.asarray(X, dtype=np.float32); n = len(X)
+    if n < 2: return 0.0                      # one point: no pair to take a quantile of; it is its own exemplar
+    if n * (n - 1) <= sample:
+        S = neg_euclidean_similarity(X)
+        vals = S[~np.eye(n, dtype=bool)]
+    else:
+        rng = np.random.default_rng(seed)
+        i = rng.integers(0, n, sample); k = (i + rng.integers(1, n, sample)) % n      # k != i, uniform over the others
+        vals = np.empty(sample)
+        for lo in range(0, sample, 1 << 15):                                        # bounded temporaries
+            d = X[i[lo:lo + (1 << 15)]].astype(np.float64) - X[k[lo:lo + (1 << 15)]]
+            vals[lo:lo + (1 << 15)] = -np.sqrt(np.einsum("ij,ij->i", d, d))
+    return float(np.quantile(vals, q))
 
 # %% ../nbs/03_ap.ipynb
 def _all_finite(X, block:int=1 << 20):

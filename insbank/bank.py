@@ -15,15 +15,34 @@ from .core import InsbankError, DataError, Record, records_frame, frame_records,
 from .embed import get_embedder, embed
 from .quality import get_scorer
 from .pibe import PIBE
+from .yardstick import bank_yardstick
 
 # %% auto 0
-__all__ = ['BANK_COLUMNS', 'DEFAULT_PARAMS', 'records_hash', 'InsBank', 'format_info']
+__all__ = ['BANK_COLUMNS', 'bank_params', 'records_hash', 'InsBank', 'format_info']
 
 # %% ../nbs/07_bank.ipynb
 BANK_COLUMNS = ["rank", "gid", "id", "source", "dataset", "round", "score", "rep", "quality",
                 "instruction", "input", "output", "conversations", "extra"]
-DEFAULT_PARAMS = dict(damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0,
-                      mode="mul", use_history=True, variant="paper", engine="auto", chunk_size=None)
+_RUN_PARAMS = ("engine", "chunk_size", "knn", "off_graph")     # PIBE parameters no preset sets
+
+def bank_params(
+    bank_size:int,       # m
+    **params,            # any PIBE parameters (names checked against PIBE's own)
+) -> dict:
+    "Every PIBE parameter of a new bank, resolved: the preset's name and values, overridden by `params`."
+    est = PIBE(bank_size)
+    known = set(est.get_params()) - {"bank_size"}
+    unknown = set(params) - known
+    if unknown: raise InsbankError(f"unknown PIBE parameters {sorted(unknown)}; known: {sorted(known)}")
+    est.set_params(**params)._check_params()
+    return dict(preset=est.preset, **est.params_, **{k: getattr(est, k) for k in _RUN_PARAMS})
+
+def _upgrade_config(cfg:dict) -> dict:
+    "A configuration of an older format read as the current one (format 1: the paper's method, no presets)."
+    if cfg.get("format") == 1:
+        old = dict(cfg["params"]); old["convergence_iter"] = old.get("convergence_iter") or 0
+        cfg = dict(cfg, format=2, params=bank_params(cfg["bank_size"], preset="paper", **old))
+    return cfg
 
 def _write_json(path, obj):
     tmp = Path(str(path) + ".tmp")
@@ -48,8 +67,9 @@ def _fault(point):
     "Crash injection for the tests: `INSBANK_FAULT=<point>` kills the process there, as a power cut would."
     if os.environ.get("INSBANK_FAULT") == point: os.kill(os.getpid(), 9)
 
-def _write_round(d, bank, pibe, cfg, meta, run):
+def _write_round(d, bank, pibe, cfg, meta, run, seen):
     bank.to_parquet(d / "bank.parquet", index=False)
+    np.save(d / "seen.npy", seen)
     _fault("mid-write")
     _save_state(d, pibe.state_dict())
     _write_json(d / "meta.json", meta)
@@ -74,7 +94,7 @@ class InsBank:
         self.path = Path(path)
         cfg = self.path / "bank.json"
         if not cfg.exists(): raise InsbankError(f"{self.path} is not an insbank bank (no bank.json); create it with InsBank.create or `insbank init`")
-        self.config = json.loads(cfg.read_text())
+        self.config = _upgrade_config(json.loads(cfg.read_text()))
 
     @classmethod
     def create(cls,
@@ -83,17 +103,14 @@ class InsBank:
         embedder:str="minilm",         # embedder spec (`insbank.embed.get_embedder`)
         quality:str="heuristic",       # quality scorer spec (`insbank.quality.get_scorer`)
         exist_ok:bool=True,            # reopen an existing bank with the same configuration
-        **params,                      # PIBE hyper-parameters (see `DEFAULT_PARAMS`)
+        **params,                      # PIBE parameters (preset, preference, mass, knn, ...; see `insbank.pibe.PIBE`)
     ) -> InsBank:
         "Create an empty bank (or reopen one with the same configuration)."
-        unknown = set(params) - set(DEFAULT_PARAMS)
-        if unknown: raise InsbankError(f"unknown PIBE parameters {sorted(unknown)}; known: {sorted(DEFAULT_PARAMS)}")
-        PIBE(bank_size, **{**DEFAULT_PARAMS, **params})._check_params()
-        config = dict(format=1, bank_size=int(bank_size), embedder=embedder, quality=quality,
-                      params={**DEFAULT_PARAMS, **params})
+        config = dict(format=2, bank_size=int(bank_size), embedder=embedder, quality=quality,
+                      params=bank_params(bank_size, **params))
         path = Path(path)
         if (path / "bank.json").exists():
-            old = json.loads((path / "bank.json").read_text())
+            old = _upgrade_config(json.loads((path / "bank.json").read_text()))
             if old != config or not exist_ok:
                 raise InsbankError(f"a bank with another configuration already exists at {path}: {old}")
             return cls(path)
@@ -203,6 +220,8 @@ def add(self:InsBank,
         bank["score"], bank["rep"], bank["quality"] = pibe.bank_scores_, pibe.bank_rep_, pibe.bank_quality_
         bank["rank"] = np.arange(len(bank))
         bank = bank[BANK_COLUMNS]
+        seen = np.asarray(X, dtype=np.float16)
+        yard = self._yardstick(seen, name, bank)
         final = self.path / "rounds" / f"{rnd:04d}-{_slug(name)}"
         tmp = self.path / "rounds" / f".tmp-{rnd:04d}-{os.getpid()}"
         tmp.mkdir()
@@ -211,8 +230,9 @@ def add(self:InsBank,
             n_candidates=int(len(pibe.candidates_)) if pibe.chunk_size is None else None,
             bank_size=len(bank), n_iter=int(pibe.n_iter_), converged=bool(pibe.converged_),
             config=cfg, insbank_version=insbank.__version__,
-            added=int((bank["round"] == rnd).sum()), dropped=0 if old is None else int((~old["gid"].isin(bank["gid"])).sum())),
-            dict(timings, total_s=time.time() - t0, peak_rss_mb=_peak_rss_mb(), finished=time.strftime("%Y-%m-%dT%H:%M:%S")))
+            added=int((bank["round"] == rnd).sum()), dropped=0 if old is None else int((~old["gid"].isin(bank["gid"])).sum()),
+            yardstick=yard),
+            dict(timings, total_s=time.time() - t0, peak_rss_mb=_peak_rss_mb(), finished=time.strftime("%Y-%m-%dT%H:%M:%S")), seen)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True); raise
         _fault("before-commit")
@@ -220,6 +240,26 @@ def add(self:InsBank,
         log(f"{name}: committed {final.name}: bank {len(bank)}, {int((bank['round'] == rnd).sum())} new, "
             f"{time.time() - t0:.1f}s")
         return final
+
+# %% ../nbs/07_bank.ipynb
+@patch
+def _yardstick(self:InsBank,
+    seen_new,     # embeddings of this round's new records (float16)
+    name,         # this round's dataset name
+    bank,         # the new bank (frame with gid, quality)
+):
+    "The yardstick of a new bank over every record seen (None when an earlier round has no `seen.npy`)."
+    parts, names, rnds = [], [], []
+    for i, d in enumerate(self.rounds):
+        if not (d / "seen.npy").exists(): return None
+        parts.append(np.load(d / "seen.npy")); names.append(json.loads((d / "meta.json").read_text())["name"]); rnds.append(i)
+    parts.append(seen_new); names.append(name); rnds.append(len(rnds))
+    X = np.concatenate(parts).astype(np.float32)
+    y = bank_yardstick(X, bank["gid"].to_numpy(), sources=np.repeat(names, [len(a) for a in parts]),
+                       rounds=np.repeat(rnds, [len(a) for a in parts]))
+    y["mean_quality"] = float(bank["quality"].mean())
+    y["round_shares"] = {str(k): v for k, v in y["round_shares"].items()}
+    return y
 
 # %% ../nbs/07_bank.ipynb
 @patch
@@ -266,14 +306,20 @@ def info(self:InsBank):
         run = json.loads((d / "run.json").read_text()) if (d / "run.json").exists() else {}
         rounds.append(dict(round=meta["round"], dir=d.name, dataset=meta["name"], new=meta["n_new"],
                            added=meta["added"], dropped=meta["dropped"], bank=meta["bank_size"],
-                           n_iter=meta["n_iter"], seconds=round(run.get("total_s", float("nan")), 1),
-                           peak_rss_mb=round(run.get("peak_rss_mb", float("nan")))))
+                           n_iter=meta["n_iter"], **_yard_cols(meta.get("yardstick")),
+                           seconds=round(run.get("total_s", float("nan")), 1), peak_rss_mb=round(run.get("peak_rss_mb", float("nan")))))
     out = dict(path=str(self.path), config=self.config, rounds=rounds)
     if rounds:
         df = self.frame()
         out["sources"] = df["dataset"].value_counts().to_dict()
         out["scores"] = {c: {q: float(df[c].quantile(q)) for q in (0, .25, .5, .75, 1)} for c in ("score", "rep", "quality")}
     return out
+
+def _yard_cols(y):
+    "The yardstick's columns of `info` for one round (NaN where the round predates it)."
+    y = y or {}
+    return dict(coverage=round(y.get("coverage", float("nan")), 4), mean_quality=round(y.get("mean_quality", float("nan")), 3),
+                evenness=round(y.get("source_evenness", float("nan")), 3), first_share=round((y.get("round_shares") or {}).get("0", float("nan")), 3))
 
 def format_info(info:dict) -> str:
     "Markdown rendering of `InsBank.info()`."
@@ -282,6 +328,9 @@ def format_info(info:dict) -> str:
              f"quality `{info['config']['quality']}`, params {info['config']['params']}", ""]
     if not info["rounds"]: return "\n".join(lines + ["(no rounds yet)"])
     lines.append(pd.DataFrame(info["rounds"]).to_markdown(index=False))
+    lines += ["", "coverage: mean over every record seen of its largest cosine similarity to the bank (the facility-location "
+              "objective); evenness: entropy of the bank's source mix over log(sources seen); first_share: share of the bank "
+              "from round 0. A proxy for how well the bank represents the data, not for downstream quality."]
     lines += ["", "## Sources in the latest bank", "", pd.Series(info["sources"], name="items").to_markdown(), "",
               "## Score distributions (quantiles)", "", pd.DataFrame(info["scores"]).to_markdown()]
     return "\n".join(lines)

@@ -8,32 +8,44 @@ import argparse, json, sys, time
 from pathlib import Path
 import numpy as np
 from .core import InsbankError, read_records, data_dir, load_timeline
-from .bank import InsBank, DEFAULT_PARAMS, format_info
+from .bank import InsBank, format_info
 
 # %% auto 0
 __all__ = ['cmd_init', 'cmd_evolve', 'cmd_top', 'cmd_export', 'cmd_info', 'cmd_timeline', 'cmd_select', 'cmd_reproduce',
            'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb
+def _pref(v:str):
+    "A preference on the command line: a number, or a spec such as median or q0.1."
+    try: return float(v)
+    except ValueError: return v
+
 def _pibe_args(p):
-    g = p.add_argument_group("PIBE hyper-parameters (paper defaults)")
-    g.add_argument("--alpha", type=float, default=DEFAULT_PARAMS["alpha"], help="initial weight of the history (Eq. 6)")
-    g.add_argument("--decay", type=float, default=DEFAULT_PARAMS["decay"], help="lambda: per-iteration decay of that weight")
-    g.add_argument("--gamma", type=float, default=DEFAULT_PARAMS["gamma"], help="weight/exponent of quality")
-    g.add_argument("--mode", choices=["mul", "add"], default="mul", help="combination of representation and quality")
-    g.add_argument("--variant", choices=["paper", "code"], default="paper", help="history and scoring of the paper or of the released code")
-    g.add_argument("--no-history", action="store_true", help="PIBE without the history matrix")
-    g.add_argument("--max-iter", type=int, default=DEFAULT_PARAMS["max_iter"], help="AP iteration cap")
-    g.add_argument("--convergence-iter", type=int, default=DEFAULT_PARAMS["convergence_iter"],
-                   help="stop when exemplars are stable this long (0: run exactly --max-iter)")
-    g.add_argument("--chunk-size", type=int, default=None, help="split new datasets into rounds of at most this many records")
+    "PIBE's parameters as flags, derived from its own table (`PARAMS`, `PRESETS`) and docments: nothing is copied."
+    from fastcore.docments import docments
+    from insbank.pibe import PIBE, PARAMS, PRESETS
+    doc = docments(PIBE.__init__)
+    g = p.add_argument_group("PIBE parameters, fixed when the bank is created (`init`); unset ones take the preset's value")
+    g.add_argument("--preset", choices=sorted(PRESETS), default="insbank", help=doc["preset"])
+    for name in PARAMS:
+        vals = {k: v[name] for k, v in PRESETS.items()}
+        h = f"{doc[name]} (" + ", ".join(f"{k}: {v}" for k, v in vals.items()) + ")"
+        flag = "--history" if name == "use_history" else "--" + name.replace("_", "-")
+        v = vals["paper"]
+        if isinstance(v, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
+        elif name in ("variant", "mode"): g.add_argument(flag, dest=name, choices=["paper", "code"] if name == "variant" else ["mul", "add"], default=None, help=h)
+        else: g.add_argument(flag, dest=name, type=_pref if name == "preference" else type(v), default=None, help=h)
+    g.add_argument("--chunk-size", type=int, default=None, help=doc["chunk_size"])
+    g.add_argument("--knn", type=int, default=None, help=doc["knn"])
     g.add_argument("--engine", default="auto", help="AP engine: auto, numpy, numba, torch")
     p.add_argument("--embedder", default="minilm", help="minilm (offline all-MiniLM-L6-v2), hash[:dim], st:<model>, hf:<path>")
     p.add_argument("--quality", default="heuristic", help="heuristic, column:<field>, deita-quality:<path>")
 
 def _params(a):
-    return dict(alpha=a.alpha, decay=a.decay, gamma=a.gamma, mode=a.mode, variant=a.variant, use_history=not a.no_history,
-                max_iter=a.max_iter, convergence_iter=a.convergence_iter or None, chunk_size=a.chunk_size, engine=a.engine)
+    "The PIBE parameters given on the command line (unset ones left to the preset)."
+    from insbank.pibe import PARAMS
+    out = dict(preset=a.preset, chunk_size=a.chunk_size, knn=a.knn, engine=a.engine)
+    return {**out, **{k: getattr(a, k) for k in PARAMS if getattr(a, k) is not None}}
 
 def _read(a):
     recs = read_records(a.data, fmt=a.format)
@@ -144,7 +156,7 @@ def build_parser():
     s.add_argument("--seed", type=int, default=0); s.add_argument("--quiet", action="store_true")
     _pibe_args(s); s.set_defaults(func=cmd_timeline)
     s = sub.add_parser("select", help="rank a dataset with a baseline selector and write the top m", formatter_class=fmt)
-    s.add_argument("method", help="random, knn1, kcenter, deita, deita-q, full, pibe, pibe-nohist, pibe-code")
+    s.add_argument("method", help="random, knn1, kcenter, deita, deita-q, fl, fl-q, full, pibe, pibe-paper, pibe-nohist, pibe-code")
     data_args(s); s.add_argument("-m", type=int, required=True, help="budget")
     s.add_argument("--out", required=True, help="output JSONL"); s.add_argument("--cache", default=None, help="embedding cache directory (default: $INSBANK_CACHE or ~/.cache/insbank)")
     s.add_argument("--embedder", default="minilm"); s.add_argument("--quality", default="heuristic"); s.set_defaults(func=cmd_select)

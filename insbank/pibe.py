@@ -5,18 +5,51 @@
 # %% ../nbs/06_pibe.ipynb 2
 from __future__ import annotations
 import numpy as np
+from fastcore.basics import patch
 from sklearn.base import BaseEstimator
 from .core import InsbankError
-from .ap import neg_euclidean_similarity, affinity_propagation
+from .ap import neg_euclidean_similarity, affinity_propagation, preference_value
 from .history import cosine_similarity, history_matrix, stream_median
-from .scoring import representation_score, combine, rank
-from .sparse import knn_graph, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
+from .scoring import representation_score, combine, rank, minmax
+from .yardstick import carry_mass
+from .sparse import knn_graph, scale_rows, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
 
 # %% auto 0
-__all__ = ['PIBE']
+__all__ = ['PRESETS', 'PARAMS', 'PIBE']
 
 # %% ../nbs/06_pibe.ipynb
-_STATE = ("bank_", "bank_X_", "bank_quality_", "bank_scores_", "bank_rep_", "bank_round_",
+PRESETS = {
+    "paper": dict(preference=0.0, quality_preference=0.0, exemplars_first=False, mass=False, use_history=True,
+                  variant="paper", damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
+    "insbank": dict(preference="median", quality_preference=0.3, exemplars_first=True, mass=True, use_history=False,
+                    variant="paper", damping=0.9, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
+}
+
+def _num(lo, hi, lo_open=False, hi_open=False, integer=False):
+    def ok(v):
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)): return False
+        if integer and int(v) != v: return False
+        return (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
+    return ok
+
+PARAMS = {   # name: (check, what the check wants); the method parameters a preset sets, then the run parameters
+    "preference": (lambda v: isinstance(v, str) or _num(-np.inf, 0)(v), "a number <= 0, 'median' or 'q<p>'"),
+    "quality_preference": (_num(0, 1), "a number in [0, 1]"),
+    "exemplars_first": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "mass": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "use_history": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "variant": (lambda v: v in ("paper", "code"), "'paper' or 'code'"),
+    "damping": (_num(0.5, 1, hi_open=True), "a number in [0.5, 1)"),
+    "max_iter": (_num(1, np.inf, integer=True), "an integer >= 1"),
+    "convergence_iter": (_num(0, np.inf, integer=True), "an integer >= 0 (0: exactly max_iter iterations)"),
+    "alpha": (_num(0, 1), "a number in [0, 1]"),
+    "decay": (_num(0, 1), "a number in [0, 1]"),
+    "gamma": (_num(0, np.inf), "a number >= 0"),
+    "mode": (lambda v: v in ("mul", "add"), "'mul' or 'add'"),
+}
+
+# %% ../nbs/06_pibe.ipynb
+_STATE = ("bank_", "bank_X_", "bank_quality_", "bank_scores_", "bank_rep_", "bank_round_", "bank_mass_",
           "bank_pos_", "R_rows_", "R_cols_", "r_median_", "cand_X_", "n_seen_", "round_",
           "hist_indptr_", "hist_idx_", "hist_rows_", "hist_cols_", "hist_X_", "hist_bank_")
 _DENSE_HIST = ("R_rows_", "R_cols_", "cand_X_", "bank_pos_")
@@ -27,145 +60,191 @@ class PIBE(BaseEstimator):
     def __init__(self,
         bank_size:int=1000,         # m: items kept in the bank
         *,
-        damping:float=0.5,          # AP damping (weight of the previous message)
-        max_iter:int=200,           # AP iteration cap
-        convergence_iter:int|None=15, # AP stopping rule (None: exactly max_iter iterations)
-        alpha:float=0.5,            # initial weight of the history (Eq. 6)
-        decay:float=0.99,           # lambda: per-iteration decay of that weight
-        gamma:float=1.0,            # weight/exponent of quality (Eq. 9-10)
-        mode:str="mul",             # "mul" (Eq. 10) or "add" (Eq. 9)
-        use_history:bool=True,      # False: PIBE without history (each round starts from zero messages)
-        variant:str="paper",        # "paper" or "code" (the released code's differences 1-3)
+        preset:str="insbank",       # "insbank" (measured default) or "paper" (the paper's method); sets every None below
+        preference=None,            # AP preference: a number (paper: 0), "median" or "q<p>" of the similarities
+        quality_preference:float|None=None, # t: item k's preference is p * (1 - t q'_k), q' the min-max quality (high quality: likelier exemplar)
+        exemplars_first:bool|None=None, # rank AP's exemplars ahead of the items they represent
+        mass:bool|None=None,        # dropped items hand their mass to the bank item nearest them (rows of S weighted)
+        use_history:bool|None=None, # the paper's history matrix H (Eq. 4-6) in later rounds
+        variant:str|None=None,      # "paper" or "code" (the released code's differences 1-3)
+        damping:float|None=None,    # AP damping (weight of the previous message)
+        max_iter:int|None=None,     # AP iteration cap
+        convergence_iter:int|None=None, # AP stopping rule: stop when exemplars are unchanged this long (0: exactly max_iter)
+        alpha:float|None=None,      # initial weight of the history (Eq. 6)
+        decay:float|None=None,      # lambda: per-iteration decay of that weight
+        gamma:float|None=None,      # weight/exponent of quality (Eq. 9-10)
+        mode:str|None=None,         # "mul" (Eq. 10) or "add" (Eq. 9)
         engine:str="auto",          # AP engine (see `insbank.ap.ENGINES`)
         chunk_size:int|None=None,   # split new data into rounds of at most this many items
         knn:int|None=None,          # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`)
         off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
-        self.bank_size, self.damping, self.max_iter, self.convergence_iter = bank_size, damping, max_iter, convergence_iter
-        self.alpha, self.decay, self.gamma, self.mode = alpha, decay, gamma, mode
-        self.use_history, self.variant, self.engine, self.chunk_size = use_history, variant, engine, chunk_size
-        self.knn, self.off_graph = knn, off_graph
+        self.bank_size, self.preset, self.preference, self.mass = bank_size, preset, preference, mass
+        self.quality_preference, self.exemplars_first = quality_preference, exemplars_first
+        self.use_history, self.variant, self.damping, self.max_iter = use_history, variant, damping, max_iter
+        self.convergence_iter, self.alpha, self.decay, self.gamma, self.mode = convergence_iter, alpha, decay, gamma, mode
+        self.engine, self.chunk_size, self.knn, self.off_graph = engine, chunk_size, knn, off_graph
 
-    def _check_params(self):
-        if int(self.bank_size) != self.bank_size or self.bank_size < 1: raise InsbankError(f"bank_size must be a positive integer, got {self.bank_size}")
-        if self.mode not in ("mul", "add"): raise InsbankError(f"mode must be 'mul' or 'add', got {self.mode!r}")
-        if self.variant not in ("paper", "code"): raise InsbankError(f"variant must be 'paper' or 'code', got {self.variant!r}")
-        if self.chunk_size is not None and self.chunk_size < 1: raise InsbankError(f"chunk_size must be >= 1, got {self.chunk_size}")
-        if self.knn is not None and (isinstance(self.knn, (bool, np.bool_)) or not isinstance(self.knn, (int, np.integer)) or self.knn < 1):
-            raise InsbankError(f"knn must be None (dense) or a positive integer number of neighbours, got {self.knn!r}")
+# %% ../nbs/06_pibe.ipynb
+@patch
+def resolved_params(self:PIBE) -> dict:
+    "The method parameters this estimator runs with: the preset's values, overridden by those given explicitly."
+    if self.preset not in PRESETS: raise InsbankError(f"preset must be one of {sorted(PRESETS)}, got {self.preset!r}")
+    P = {k: (v if getattr(self, k) is None else getattr(self, k)) for k, v in PRESETS[self.preset].items()}
+    for k, v in P.items():
+        ok, want = PARAMS[k]
+        if not ok(v): raise InsbankError(f"{k} must be {want}, got {v!r}")
+    preference_value(np.zeros((1, 1)), P["preference"])           # a bad spec fails here, before any work
+    return P
 
-    def _check_input(self, X, quality):
-        X = np.asarray(X, dtype=np.float32)
-        if X.ndim != 2: raise InsbankError(f"embeddings must be 2-D (n, d), got shape {X.shape}")
-        if len(X) == 0: raise InsbankError("new data is empty (0 items): nothing to add to the bank")
-        bad = np.flatnonzero(~np.isfinite(X).all(1))
-        if len(bad): raise InsbankError(f"embeddings of items {bad[:10].tolist()} (0-based, in this batch) contain NaN or inf")
-        if hasattr(self, "bank_X_") and X.shape[1] != self.bank_X_.shape[1]:
-            raise InsbankError(f"embedding width {X.shape[1]} differs from the bank's {self.bank_X_.shape[1]}")
-        q = np.zeros(len(X)) if quality is None else np.asarray(quality, dtype=np.float64)
-        if q.shape != (len(X),): raise InsbankError(f"quality has shape {q.shape}, expected ({len(X)},)")
-        bad = np.flatnonzero(~np.isfinite(q))
-        if len(bad): raise InsbankError(f"quality of items {bad[:10].tolist()} (0-based, in this batch) is NaN or inf")
-        return X, q
+@patch
+def _check_params(self:PIBE):
+    if isinstance(self.bank_size, (bool, np.bool_)) or int(self.bank_size) != self.bank_size or self.bank_size < 1:
+        raise InsbankError(f"bank_size must be a positive integer, got {self.bank_size}")
+    if self.chunk_size is not None and self.chunk_size < 1: raise InsbankError(f"chunk_size must be >= 1, got {self.chunk_size}")
+    if self.knn is not None and (isinstance(self.knn, (bool, np.bool_)) or not isinstance(self.knn, (int, np.integer)) or self.knn < 1):
+        raise InsbankError(f"knn must be None (dense) or a positive integer number of neighbours, got {self.knn!r}")
+    self.params_ = self.resolved_params()
 
-    def fit(self, X, quality=None):
-        "Round 0: select the bank from `X` (embeddings) with optional `quality` scores."
-        self._check_params()
-        X, q = self._check_input(X, quality)
-        if len(X) < self.bank_size:
-            raise InsbankError(f"bank size {self.bank_size} is larger than the pool ({len(X)} items)")
-        for a in _STATE: self.__dict__.pop(a, None)
-        self.n_seen_, self.round_ = 0, -1
-        self._round(X, q, first=True)
-        return self
+# %% ../nbs/06_pibe.ipynb
+@patch
+def _check_input(self:PIBE, X, quality):
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 2: raise InsbankError(f"embeddings must be 2-D (n, d), got shape {X.shape}")
+    if len(X) == 0: raise InsbankError("new data is empty (0 items): nothing to add to the bank")
+    bad = np.flatnonzero(~np.isfinite(X).all(1))
+    if len(bad): raise InsbankError(f"embeddings of items {bad[:10].tolist()} (0-based, in this batch) contain NaN or inf")
+    if hasattr(self, "bank_X_") and X.shape[1] != self.bank_X_.shape[1]:
+        raise InsbankError(f"embedding width {X.shape[1]} differs from the bank's {self.bank_X_.shape[1]}")
+    q = np.zeros(len(X)) if quality is None else np.asarray(quality, dtype=np.float64)
+    if q.shape != (len(X),): raise InsbankError(f"quality has shape {q.shape}, expected ({len(X)},)")
+    bad = np.flatnonzero(~np.isfinite(q))
+    if len(bad): raise InsbankError(f"quality of items {bad[:10].tolist()} (0-based, in this batch) is NaN or inf")
+    return X, q
 
-    def partial_fit(self, X, quality=None):
-        "One gradual round (or several with `chunk_size`): candidates are the current bank plus `X`."
-        if not hasattr(self, "bank_"): return self.fit(X, quality)
-        self._check_params()
-        X, q = self._check_input(X, quality)
-        if self.use_history:
-            need = _DENSE_HIST if self.knn is None else _SPARSE_HIST
-            if not all(hasattr(self, a) for a in need):
-                raise InsbankError(f"the saved history is not that of a {'dense' if self.knn is None else 'sparse'} PIBE "
-                                   f"(knn={self.knn!r}): it lacks {[a for a in need if not hasattr(self, a)]}; "
-                                   f"continue with the knn the bank was evolved with, or fit again")
-        step = self.chunk_size or len(X)
-        for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
-        return self
+@patch
+def fit(self:PIBE, X, quality=None):
+    "Round 0: select the bank from `X` (embeddings) with optional `quality` scores."
+    self._check_params()
+    X, q = self._check_input(X, quality)
+    if len(X) < self.bank_size:
+        raise InsbankError(f"bank size {self.bank_size} is larger than the pool ({len(X)} items)")
+    for a in _STATE: self.__dict__.pop(a, None)
+    self.n_seen_, self.round_ = 0, -1
+    self._round(X, q, first=True)
+    return self
 
-    def _round(self, X, q, first):
-        n = len(X)
-        ids_new = np.arange(self.n_seen_, self.n_seen_ + n)
-        if first: Xc, qc, ids, rounds, m_old = X, q, ids_new, np.zeros(n, dtype=np.int64), 0
+@patch
+def partial_fit(self:PIBE, X, quality=None):
+    "One gradual round (or several with `chunk_size`): candidates are the current bank plus `X`."
+    if not hasattr(self, "bank_"): return self.fit(X, quality)
+    self._check_params()
+    X, q = self._check_input(X, quality)
+    if self.params_["use_history"]:
+        need = _DENSE_HIST if self.knn is None else _SPARSE_HIST
+        if not all(hasattr(self, a) for a in need):
+            raise InsbankError(f"the saved history is not that of a {'dense' if self.knn is None else 'sparse'} PIBE "
+                               f"(knn={self.knn!r}): it lacks {[a for a in need if not hasattr(self, a)]}; "
+                               f"continue with the knn the bank was evolved with, or fit again")
+    step = self.chunk_size or len(X)
+    for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
+    return self
+
+# %% ../nbs/06_pibe.ipynb
+@patch
+def _round(self:PIBE, X, q, first):
+    P, n = self.params_, len(X)
+    ids_new = np.arange(self.n_seen_, self.n_seen_ + n)
+    if first: cand_X, cand_q, ids, rounds, m_old, w = X, q, ids_new, np.zeros(n, dtype=np.int64), 0, np.ones(n)
+    else:
+        m_old = len(self.bank_)
+        cand_X = np.concatenate([self.bank_X_, X]); cand_q = np.concatenate([self.bank_quality_, q])
+        ids = np.concatenate([self.bank_, ids_new])
+        rounds = np.concatenate([self.bank_round_, np.full(n, self.round_ + 1)])
+        w = np.concatenate([getattr(self, "bank_mass_", np.ones(m_old)), np.ones(n)])
+    hist = P["use_history"] and not first
+    self.preference_ = preference_value(cand_X, P["preference"])
+    pref = self.preference_ * (1 - P["quality_preference"] * minmax(cand_q)) if P["quality_preference"] else self.preference_
+    res, rep = (self._ap_dense if self.knn is None else self._ap_sparse)(cand_X, X, hist, w if P["mass"] else None, pref)
+    code_later = P["variant"] == "code" and not first
+    scores = combine(rep, cand_q, P["mode"], P["gamma"],
+                     rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
+    ex = res.exemplars
+    keep = rank(scores, first=ex if P["exemplars_first"] else None)[:self.bank_size]
+    self.exemplars_ = ids[ex]
+    self.candidates_, self.scores_, self.rep_, self.quality_ = ids, scores, rep, cand_q
+    self.bank_, self.bank_X_, self.bank_quality_ = ids[keep], cand_X[keep], cand_q[keep]
+    self.bank_scores_, self.bank_rep_, self.bank_round_ = scores[keep], rep[keep], rounds[keep]
+    self.bank_mass_ = carry_mass(cand_X, w, keep)
+    if P["use_history"]:
+        # the next round puts the bank first in this order, so its rows/columns of R are kept in this order
+        if self.knn is None:
+            self.R_rows_ = np.ascontiguousarray(res.R[keep]); self.R_cols_ = np.ascontiguousarray(res.R[:, keep])
+            self.r_median_ = float(stream_median(res.R)) if P["variant"] == "paper" else None   # = np.median(R), no copy
+            self.cand_X_, self.bank_pos_ = cand_X, keep   # where the bank sits among this round's candidates
         else:
-            m_old = len(self.bank_)
-            Xc = np.concatenate([self.bank_X_, X]); qc = np.concatenate([self.bank_quality_, q])
-            ids = np.concatenate([self.bank_, ids_new])
-            rounds = np.concatenate([self.bank_round_, np.full(n, self.round_ + 1)])
-        hist = self.use_history and not first
-        res, rep = (self._ap_dense if self.knn is None else self._ap_sparse)(Xc, X, hist)
-        code_later = self.variant == "code" and not first
-        scores = combine(rep, qc, self.mode, self.gamma,
-                         rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
-        keep = rank(scores)[:self.bank_size]
-        self.candidates_, self.scores_, self.rep_, self.quality_ = ids, scores, rep, qc
-        self.bank_, self.bank_X_, self.bank_quality_ = ids[keep], Xc[keep], qc[keep]
-        self.bank_scores_, self.bank_rep_, self.bank_round_ = scores[keep], rep[keep], rounds[keep]
-        if self.use_history:
-            # the next round puts the bank first in this order, so its rows/columns of R are kept in this order
-            if self.knn is None:
-                self.R_rows_ = np.ascontiguousarray(res.R[keep]); self.R_cols_ = np.ascontiguousarray(res.R[:, keep])
-                self.r_median_ = float(stream_median(res.R)) if self.variant == "paper" else None   # = np.median(R), no copy
-                self.cand_X_, self.bank_pos_ = Xc, keep   # where the bank sits among this round's candidates
-            else:
-                st = history_state(res, keep, Xc, self.variant, self.off_graph)
-                self.r_median_ = st.pop("r_median")
-                for k, v in st.items(): setattr(self, k + "_", v)
-        self.n_iter_, self.converged_ = res.n_iter, res.converged
-        self.n_seen_ += n; self.round_ += 1
+            st = history_state(res, keep, cand_X, P["variant"], self.off_graph)
+            self.r_median_ = st.pop("r_median")
+            for k, v in st.items(): setattr(self, k + "_", v)
+    self.n_iter_, self.converged_ = res.n_iter, res.converged
+    self.n_seen_ += n; self.round_ += 1
 
-    def _ap_kw(self):
-        return dict(damping=self.damping, max_iter=self.max_iter, convergence_iter=self.convergence_iter,
-                    alpha=self.alpha, decay=self.decay)
+# %% ../nbs/06_pibe.ipynb
+@patch
+def _ap_kw(self:PIBE):
+    P = self.params_
+    return dict(damping=P["damping"], max_iter=P["max_iter"], convergence_iter=P["convergence_iter"] or None,
+                alpha=P["alpha"], decay=P["decay"])
 
-    def _ap_dense(self, Xc, X_new, hist):
-        "Dense AP on the candidates `Xc` (history from the dense state when `hist`); returns (result, rep)."
-        H = None
-        if hist:
-            sim = cosine_similarity(self.cand_X_, X_new)
-            H = history_matrix(self.R_rows_, self.R_cols_, self.bank_pos_, sim, self.r_median_, self.variant)
-            del sim
-        S = neg_euclidean_similarity(Xc)
-        res = affinity_propagation(S, history=H, engine=self.engine, **self._ap_kw())
-        del S, H
-        return res, representation_score(res.A, res.R)
+@patch
+def _ap_dense(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
+    "Dense AP on the candidates (preference `pref`, rows weighted by the masses `w`; history from the dense state when `hist`); returns (result, rep)."
+    H = None
+    if hist:
+        sim = cosine_similarity(self.cand_X_, X_new)
+        H = history_matrix(self.R_rows_, self.R_cols_, self.bank_pos_, sim, self.r_median_, self.params_["variant"])
+        del sim
+    S = neg_euclidean_similarity(cand_X)
+    if w is not None: S *= w[:, None].astype(np.float32)     # point i stands for w[i] items: its similarities count w[i] times
+    np.fill_diagonal(S, pref)                                  # a number, or one per candidate
+    res = affinity_propagation(S, history=H, engine=self.engine, **self._ap_kw())
+    del S, H
+    return res, representation_score(res.A, res.R)
 
-    def _ap_sparse(self, Xc, X_new, hist):
-        "Sparse AP on the kNN graph of `Xc` (history from the sparse state when `hist`); returns (result, rep)."
-        self.knn_used_ = min(int(self.knn), len(Xc) - 1)
-        g = knn_graph(Xc, self.knn_used_)
-        H = off = None
-        if hist:
-            st = {k: getattr(self, k + "_") for k in ("hist_indptr", "hist_idx", "hist_rows", "hist_cols", "hist_X", "hist_bank", "r_median")}
-            H, off = sparse_history(g, X_new, st, self.variant)
-        res = sparse_affinity_propagation(g, history=H, history_off=off, **self._ap_kw())
-        self.n_edges_ = g.nnz
-        return res, sparse_representation_score(res, self.off_graph)
+@patch
+def _ap_sparse(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
+    "Sparse AP on the kNN graph of the candidates (preference `pref`, rows weighted by `w`; history from the sparse state when `hist`); returns (result, rep)."
+    self.knn_used_ = min(int(self.knn), len(cand_X) - 1)
+    g = knn_graph(cand_X, self.knn_used_, preference=pref)
+    if w is not None: scale_rows(g, w)
+    H = off = None
+    if hist:
+        st = {k: getattr(self, k + "_") for k in ("hist_indptr", "hist_idx", "hist_rows", "hist_cols", "hist_X", "hist_bank", "r_median")}
+        H, off = sparse_history(g, X_new, st, self.params_["variant"])
+    res = sparse_affinity_propagation(g, history=H, history_off=off, **self._ap_kw())
+    self.n_edges_ = g.nnz
+    return res, sparse_representation_score(res, self.off_graph)
 
-    def ranking(self):
-        "Global ids of the bank, best first."
-        return self.bank_
-    def top(self, b:int):
-        "Global ids of the best `b` items of the bank."
-        if b < 0: raise InsbankError(f"budget must be >= 0, got {b}")
-        return self.bank_[:b]
+# %% ../nbs/06_pibe.ipynb
+@patch
+def ranking(self:PIBE):
+    "Global ids of the bank, best first."
+    return self.bank_
 
-    def state_dict(self):
-        "Everything the next round needs, as plain arrays and numbers."
-        return {a: getattr(self, a) for a in _STATE if hasattr(self, a)}
-    def load_state_dict(self, state):
-        "Restore a state saved by `state_dict`; returns self."
-        for a in _STATE:
-            if a in state: setattr(self, a, state[a])
-        return self
+@patch
+def top(self:PIBE, b:int):
+    "Global ids of the best `b` items of the bank."
+    if b < 0: raise InsbankError(f"budget must be >= 0, got {b}")
+    return self.bank_[:b]
+
+@patch
+def state_dict(self:PIBE):
+    "Everything the next round needs, as plain arrays and numbers."
+    return {a: getattr(self, a) for a in _STATE if hasattr(self, a)}
+
+@patch
+def load_state_dict(self:PIBE, state):
+    "Restore a state saved by `state_dict`; returns self."
+    for a in _STATE:
+        if a in state: setattr(self, a, state[a])
+    return self

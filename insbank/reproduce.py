@@ -149,6 +149,29 @@ def _check_coverage(metrics, out):
             if _num(ceil) and _num(st.get("mean")) and st["mean"] > ceil + 1e-9: probs.append(f"{meth}/{ev}: mean {st['mean']} above the pool's {ceil}")
     return probs + _files_exist(metrics, out)
 
+@register_check("bank_frontier")
+def _check_frontier(metrics, out):
+    rows, m = metrics.get("rows") or [], metrics.get("m")
+    probs = [] if rows else ["no settings reported"]
+    for r in rows:
+        tag = f"{r.get('method')} ({r.get('setting')})"
+        for k in [k for k in r if k.startswith("coverage")]:
+            if not (_num(r[k]) and -1 - 1e-6 <= r[k] <= 1 + 1e-6): probs.append(f"{tag}: {k} {r[k]!r} outside [-1, 1]")
+        if not _num(r.get("mean_quality")): probs.append(f"{tag}: mean quality {r.get('mean_quality')!r} is not a number")
+        if r.get("overlap_full") is not None and not (_num(r["overlap_full"]) and 0 <= r["overlap_full"] <= (m or 0)):
+            probs.append(f"{tag}: overlap {r['overlap_full']!r} outside 0..{m}")
+        if _num(r.get("first_share")) and not 0 <= r["first_share"] <= 1: probs.append(f"{tag}: first share {r['first_share']} outside [0, 1]")
+    meths = {r.get("method") for r in rows}
+    for need in ("random", "fl one-shot", "pibe paper", "pibe project"):
+        if need not in meths: probs.append(f"method {need!r} missing")
+    s = metrics.get("summary") or {}
+    if "default" not in s or "paper" not in s: probs.append("the summary lacks the insbank or the paper preset's row")
+    greedy = [r["coverage"] for r in rows if r.get("method") == "fl one-shot" and r.get("setting") == "tilt 0.0"]
+    rand = [r["coverage"] for r in rows if r.get("method") == "random"]
+    if greedy and rand and greedy[0] < max(rand):      # greedy facility location maximises coverage: no random pick may beat it
+        probs.append(f"greedy facility location covers {greedy[0]:.3f}, less than a random pick ({max(rand):.3f})")
+    return probs + _files_exist(metrics, out)
+
 # %% ../nbs/10_reproduce.ipynb
 _LOADED = {}   # the last universe read by load_pool: key and records
 

@@ -56,6 +56,12 @@ def combine(
     raise InsbankError(f"unknown combination mode {mode!r}: use 'mul' or 'add'")
 
 # %% ../nbs/05_scoring.ipynb
-def rank(scores):
-    "Indices of `scores`, best first; ties keep their original order."
-    return np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+def rank(
+    scores,        # scores, higher first
+    first=None,    # optional boolean mask (or indices) of items ranked ahead of all others
+):
+    "Indices of `scores`, best first (items in `first` ahead of the rest); ties keep their original order."
+    r = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")
+    if first is None: return r
+    m = np.zeros(len(r), dtype=bool); m[first] = True
+    return np.concatenate([r[m[r]], r[~m[r]]])

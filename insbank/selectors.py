@@ -4,18 +4,19 @@
 
 # %% ../nbs/09_selectors.ipynb 2
 from __future__ import annotations
-import time
+import inspect, time
 from dataclasses import dataclass, field
 from functools import partial
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from .core import InsbankError
-from .scoring import combine, rank
+from .scoring import combine, rank, minmax
+from .yardstick import unit_rows, carry_mass
 
 # %% auto 0
 __all__ = ['SELECTORS', 'Selector', 'RandomSelector', 'nn1_distance', 'KNN1Selector', 'kcenter_greedy', 'KCenterSelector',
-           'deita_filter', 'DeitaSelector', 'PIBESelector', 'get_selector', 'GradualResult', 'gradual_select',
-           'overlap']
+           'deita_filter', 'DeitaSelector', 'facility_location', 'FacilityLocationSelector', 'PIBESelector',
+           'get_selector', 'GradualResult', 'gradual_select', 'overlap']
 
 # %% ../nbs/09_selectors.ipynb
 def _check_X(X):
@@ -36,12 +37,16 @@ def _check_scores(s, n, what):
 
 class Selector(BaseEstimator):
     "Base class: `fit(X, quality, complexity)` sets `scores_` and a full `ranking_` (best first)."
-    def fit(self, X, quality=None, complexity=None):
-        "Score and rank every row of `X`; returns self."
+    def fit(self, X, quality=None, complexity=None, sample_weight=None):
+        "Score and rank every row of `X` (`sample_weight`: mass of each item, for selectors that weigh items); returns self."
         X = _check_X(X)
         q = _check_scores(quality, len(X), "quality")
         c = _check_scores(complexity, len(X), "complexity")
-        self.scores_, self.ranking_ = self._fit(X, q, c)
+        w = _check_scores(sample_weight, len(X), "sample_weight")
+        if w is None: self.scores_, self.ranking_ = self._fit(X, q, c)
+        elif "w" not in inspect.signature(self._fit).parameters:
+            raise InsbankError(f"{type(self).__name__} does not weigh items: fit it without sample_weight")
+        else: self.scores_, self.ranking_ = self._fit(X, q, c, w)
         self.n_ = len(X)
         return self
     def select(self, m:int):
@@ -170,27 +175,99 @@ class DeitaSelector(Selector):
         return key, ranking
 
 # %% ../nbs/09_selectors.ipynb
+def _cosine_graph(U, knn, block=2048):
+    "Symmetrised sparse matrix of each unit row's `knn` largest cosine similarities (CSR, float32, no diagonal)."
+    import scipy.sparse as sp
+    n = len(U); k = min(int(knn), n - 1)
+    rows, cols, vals = [], [], []
+    for lo in range(0, n, block):
+        G = U[lo:lo + block] @ U.T
+        G[np.arange(len(G)), np.arange(lo, lo + len(G))] = -np.inf
+        nb = np.argpartition(-G, k - 1, axis=1)[:, :k]
+        rows.append(np.repeat(np.arange(lo, lo + len(G)), k)); cols.append(nb.ravel())
+        vals.append(G[np.arange(len(G))[:, None], nb].ravel())
+    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
+    M = sp.coo_matrix((v, (r, c)), shape=(n, n)).tocsr()
+    return M.maximum(M.T).tocsr()
+
+def facility_location(
+    X,                       # embeddings (n, d)
+    n_picks:int|None=None,   # greedy picks (None: all n)
+    weights=None,            # mass of each item (n,); default 1
+    quality=None,            # quality (n,) for the tilt
+    tilt:float=0.0,          # weight t of the normalised quality per pick (see above)
+    knn:int|None=None,       # None: all n x n similarities; k: only each item's k nearest (sparse)
+):
+    "Lazy greedy facility location: the order of the picks and the gain of every item (at its pick, or its last gain)."
+    import heapq
+    U = unit_rows(X); n = len(U)
+    k_picks = n if n_picks is None else min(int(n_picks), n)
+    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
+    if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all(): raise InsbankError(f"weights must be {n} finite values >= 0")
+    bonus = np.zeros(n) if quality is None or tilt == 0 else tilt * minmax(quality) / max(k_picks, 1)
+    W = w.sum() or 1.0
+    if knn is None or knn >= n - 1:
+        S = np.maximum(U @ U.T, 0)                                   # symmetric: column k is row k
+        def col(k): return np.arange(n), S[k]
+        gains0 = (w @ S) / W
+    else:
+        M = _cosine_graph(U, knn); M.data = np.maximum(M.data, 0)
+        def col(k): return M.indices[M.indptr[k]:M.indptr[k + 1]], M.data[M.indptr[k]:M.indptr[k + 1]]
+        gains0 = (np.asarray(M.T @ w).ravel() + w) / W              # + w: an item covers itself at cosine 1
+    cur = np.zeros(n)
+    def gain(k):
+        i, s = col(k)
+        g = (w[i] * np.maximum(s - cur[i], 0)).sum()
+        if knn is not None and knn < n - 1: g += w[k] * max(1.0 - cur[k], 0)    # itself, not stored in the graph
+        return g / W
+    heap = [(-(g + b), k) for k, (g, b) in enumerate(zip(gains0, bonus))]
+    heapq.heapify(heap)
+    order, gain_ = [], np.empty(n)
+    while len(order) < k_picks:
+        _, k = heapq.heappop(heap)
+        g = gain(k) + bonus[k]
+        if heap and -heap[0][0] > g:                                 # a stale bound: put it back with the fresh value
+            heapq.heappush(heap, (-g, k)); continue
+        order.append(k); gain_[k] = g
+        i, s = col(k); cur[i] = np.maximum(cur[i], s); cur[k] = 1.0
+    for negg, k in heap: gain_[k] = -negg
+    return np.array(order, dtype=np.int64), gain_
+
+class FacilityLocationSelector(Selector):
+    "Greedy facility location on cosine similarities, optionally quality-tilted and mass-weighted: the coverage reference."
+    def __init__(self,
+        tilt:float=0.0,             # weight of the normalised quality per pick (0: plain facility location)
+        n_picks:int|None=None,      # greedy picks (None: all; set to the largest budget for speed)
+        knn:int|None=None,          # sparse similarities: each item's knn nearest (None: dense)
+        carry_mass:bool=True,       # gradual_select: dropped items hand their mass to their nearest bank item
+    ):
+        self.tilt, self.n_picks, self.knn, self.carry_mass = tilt, n_picks, knn, carry_mass
+    def _fit(self, X, q, c, w=None):
+        if self.tilt and q is None: raise InsbankError("a quality tilt needs quality scores; none given")
+        self.order_, self.gain_ = facility_location(X, self.n_picks, w, q, self.tilt, self.knn)
+        rest = np.setdiff1d(np.arange(len(X)), self.order_)
+        rest = rest[rank(self.gain_[rest])]
+        return self.gain_, np.concatenate([self.order_, rest])
+
+# %% ../nbs/09_selectors.ipynb
 class PIBESelector(Selector):
     "PIBE (insbank.pibe.PIBE) as a selector; `estimator(m)` gives the gradual estimator."
     def __init__(self,
-        use_history:bool=True,        # history momentum in gradual rounds
-        variant:str="paper",          # "paper" or "code" (the released code's history and scoring)
         reselect:bool=False,          # gradual_select re-runs on everything seen (full re-selection)
-        **pibe_kw,                    # other PIBE hyper-parameters (alpha, decay, gamma, mode, damping, ...)
+        **pibe_kw,                    # PIBE parameters (preset, preference, mass, use_history, variant, alpha, ...)
     ):
-        self.use_history, self.variant, self.reselect = use_history, variant, reselect
-        self.pibe_kw = pibe_kw
+        self.reselect, self.pibe_kw = reselect, pibe_kw
     def get_params(self, deep=True):
-        return dict(use_history=self.use_history, variant=self.variant, reselect=self.reselect, **self.pibe_kw)
+        return dict(reselect=self.reselect, **self.pibe_kw)
     def estimator(self, m:int):
         "A fresh `PIBE` with bank size `m` and these settings."
         from insbank.pibe import PIBE
-        return PIBE(m, use_history=self.use_history, variant=self.variant, **self.pibe_kw)
+        return PIBE(m, **self.pibe_kw)
     def _fit(self, X, q, c):
-        # one-shot scores do not depend on history; use_history=False only skips storing R for a next round
-        # (with a bank of n items that copy is two more n x n arrays: 13 GB at n = 40,000)
+        # one-shot scores depend neither on the history nor on carried mass (every item has mass 1);
+        # use_history=False only skips storing R for a next round (two more n x n arrays: 13 GB at n = 40,000)
         from insbank.pibe import PIBE
-        est = PIBE(len(X), **{**self.pibe_kw, "use_history": False, "variant": self.variant}).fit(X, q)
+        est = PIBE(len(X), **{**self.pibe_kw, "use_history": False}).fit(X, q)
         self.n_iter_, self.rep_ = est.n_iter_, est.rep_
         return est.scores_, np.asarray(est.bank_)
 
@@ -202,9 +279,12 @@ SELECTORS = {
     "deita": partial(DeitaSelector, score="complexity*quality"),
     "deita-q": partial(DeitaSelector, score="quality"),
     "pibe": PIBESelector,
-    "pibe-nohist": partial(PIBESelector, use_history=False),
-    "pibe-code": partial(PIBESelector, variant="code"),
-    "full": partial(PIBESelector, use_history=False, reselect=True),
+    "pibe-paper": partial(PIBESelector, preset="paper"),
+    "pibe-nohist": partial(PIBESelector, use_history=False, mass=False),
+    "pibe-code": partial(PIBESelector, use_history=True, variant="code"),
+    "full": partial(PIBESelector, use_history=False, mass=False, reselect=True),
+    "fl": FacilityLocationSelector,
+    "fl-q": partial(FacilityLocationSelector, tilt=0.5),
 }
 
 def get_selector(
@@ -239,8 +319,11 @@ def gradual_select(
     "Evolve a bank of size `m` over `chunks`: candidates = previous bank + new chunk each round."
     sel = get_selector(selector, **kw)
     if int(m) != m or m < 1: raise InsbankError(f"bank size must be a positive integer, got {m}")
+    if getattr(sel, "n_picks", 0) is None: sel = clone(sel).set_params(n_picks=int(m))   # greedy selectors: only the top m is kept
     pibe = isinstance(sel, PIBESelector) and not sel.reselect
     est = sel.estimator(m) if pibe else None
+    carry = not pibe and getattr(sel, "carry_mass", False) and not getattr(sel, "reselect", False)
+    mass = np.zeros(0)                   # with `carry`: the mass each bank item carries (1 + what it took over)
     seenX, seenQ, seenC = [], [], []
     bank, n_seen, res = np.array([], dtype=np.int64), 0, GradualResult(np.array([], dtype=np.int64))
     for t, ch in enumerate(chunks):
@@ -256,8 +339,10 @@ def gradual_select(
             allQ = None if any(v is None for v in seenQ) else np.concatenate(seenQ)
             allC = None if any(v is None for v in seenC) else np.concatenate(seenC)
             ids = np.arange(len(allX)) if getattr(sel, "reselect", False) else np.concatenate([bank, np.arange(n_seen, n_seen + len(X))])
-            sel.fit(allX[ids], None if allQ is None else allQ[ids], None if allC is None else allC[ids])
-            new_bank = ids[sel.select(m)]
+            w = np.concatenate([mass, np.ones(len(X))]) if carry else None
+            sel.fit(allX[ids], None if allQ is None else allQ[ids], None if allC is None else allC[ids], sample_weight=w)
+            pos = sel.select(m); new_bank = ids[pos]
+            if carry: mass = carry_mass(allX[ids], w, pos)
         dt = time.perf_counter() - t0
         added, dropped = len(np.setdiff1d(new_bank, bank)), len(np.setdiff1d(bank, new_bank))
         info = dict(round=t, n_new=len(X), n_candidates=(len(bank) + len(X)) if not getattr(sel, "reselect", False) else n_seen + len(X),

@@ -14,8 +14,9 @@ from .core import InsbankError
 from .ap import _converged
 
 # %% auto 0
-__all__ = ['HISTORY_VARIANTS', 'SparseGraph', 'graph_from_edges', 'knn_graph', 'SparseAPResult', 'sparse_affinity_propagation',
-           'sparse_representation_score', 'history_state', 'r_median', 'sparse_history', 'check_fidelity_metrics']
+__all__ = ['HISTORY_VARIANTS', 'SparseGraph', 'scale_rows', 'graph_from_edges', 'knn_graph', 'SparseAPResult',
+           'sparse_affinity_propagation', 'sparse_representation_score', 'history_state', 'r_median', 'sparse_history',
+           'check_fidelity_metrics']
 
 # %% ../nbs/03b_sparse.ipynb
 @dataclass
@@ -26,6 +27,7 @@ class SparseGraph:
     S: np.ndarray        # (nnz,) float32: similarity on each edge; the self-loop holds the preference
     diag: np.ndarray     # (n,) int64: position of each row's self-loop
     T: np.ndarray        # (nnz,) int64: position of the reversed edge
+    row_scale: np.ndarray = None  # (n,) or None: row i's similarities (not its preference) were multiplied by row_scale[i]
     @property
     def n(self): return len(self.indptr) - 1
     @property
@@ -58,6 +60,18 @@ def _finish(n, rows, cols, sims, preference):
     diag = np.searchsorted(keys, np.arange(n, dtype=np.int64) * (n + 1))
     S[diag] = preference
     return SparseGraph(indptr, indices, S, diag, T)
+
+def scale_rows(
+    g:SparseGraph,       # the graph (changed in place)
+    w,                   # (n,) positive weights: point i counts w[i] times as a point to be represented
+) -> SparseGraph:
+    "Multiply the similarities of row i (off the self-loop) by w[i], as dense `S *= w[:, None]` with the diagonal kept."
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (g.n,) or not np.isfinite(w).all() or (w <= 0).any(): raise InsbankError(f"row weights must be {g.n} finite values > 0")
+    off = np.ones(g.nnz, dtype=bool); off[g.diag] = False
+    g.S[off] = (g.S[off] * w[g.rows()[off]]).astype(np.float32)
+    g.row_scale = w if g.row_scale is None else g.row_scale * w
+    return g
 
 # %% ../nbs/03b_sparse.ipynb
 def _check_preference(preference, n):
@@ -330,7 +344,9 @@ def r_median(
     q = i * g.n + k; pos = np.minimum(np.searchsorted(keys, q), g.nnz - 1); hit = keys[pos] == q
     vals = result.R[pos].astype(np.float64)
     off = ~hit; io, ko = i[off], k[off]
-    v = result.sigma * _edge_sims(np.asarray(X, dtype=np.float32), io, ko) - result.ybar[io]
+    s_off = _edge_sims(np.asarray(X, dtype=np.float32), io, ko).astype(np.float64)
+    if g.row_scale is not None: s_off *= g.row_scale[io]                  # a weighted row (see scale_rows)
+    v = result.sigma * s_off - result.ybar[io]
     if result.history_off is not None:
         m, C = result.history_off
         v += result.h * C[(io >= m).astype(int), (ko >= m).astype(int)]
