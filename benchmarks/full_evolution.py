@@ -53,7 +53,7 @@ def _peak_rss_mib():
     return _peak_rss() / 2**20
 
 
-_SAME = ("data_dir", "bank_size", "knn", "chunk_size", "variant", "no_history", "max_iter", "convergence_iter", "quality",
+_SAME = ("data_dir", "bank_size", "knn", "chunk_size", "preset", "variant", "no_history", "max_iter", "convergence_iter", "quality",
          "embedder", "per_dataset")
 
 def _load_checkpoint(path, a):
@@ -101,6 +101,7 @@ def main(argv=None):
     ap.add_argument("--knn", type=int, default=50, help="neighbours per point of the sparse graph; 0: dense AP")
     ap.add_argument("--chunk-size", type=int, default=None, help="cut each dataset into rounds of at most this many items")
     ap.add_argument("--variant", default="paper", choices=["paper", "code"])
+    ap.add_argument("--preset", default="paper", choices=["paper", "insbank"], help="PIBE preset (the committed runs measured the paper's method)")
     ap.add_argument("--no-history", action="store_true", help="PIBE without history")
     ap.add_argument("--max-iter", type=int, default=200, help="AP iteration cap")
     ap.add_argument("--convergence-iter", type=int, default=15,
@@ -126,8 +127,8 @@ def main(argv=None):
         scorer = get_scorer(a.quality)
     if a.knn < 0: ap.error("--knn must be >= 0")
     if a.max_iter < 1 or a.convergence_iter < 0: ap.error("--max-iter must be >= 1 and --convergence-iter >= 0")
-    pibe = PIBE(bank_size=a.bank_size, knn=a.knn or None, variant=a.variant, use_history=not a.no_history,
-                max_iter=a.max_iter, convergence_iter=a.convergence_iter or None)
+    pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn or None, variant=a.variant, use_history=not a.no_history,
+                max_iter=a.max_iter, convergence_iter=a.convergence_iter)
     rounds, saved, embed_s, quality_s, select_s, seen = [], {}, 0.0, 0.0, 0.0, 0
     ck_path = Path(a.out) / "checkpoint.pkl" if a.out and not a.embed_only else None
     ck = _load_checkpoint(ck_path, a) if ck_path else None
@@ -170,7 +171,7 @@ def main(argv=None):
                 _save_checkpoint(ck_path, dict(args={k: getattr(a, k) for k in _SAME}, pibe=pibe.state_dict(), rounds=rounds,
                                                saved=saved, select_s=select_s, quality_s=quality_s, seen=seen))
     total = time.perf_counter() - t_all
-    res = dict(bank_size=a.bank_size, knn=a.knn or "dense", chunk_size=a.chunk_size, variant=a.variant, history=not a.no_history,
+    res = dict(bank_size=a.bank_size, preset=a.preset, knn=a.knn or "dense", chunk_size=a.chunk_size, variant=a.variant, history=not a.no_history,
                max_iter=a.max_iter, convergence_iter=a.convergence_iter or None,
                quality=a.quality, embedder=a.embedder, records=seen, rounds=rounds,
                selection_seconds=round(select_s, 1), embed_seconds=round(embed_s, 1), quality_seconds=round(quality_s, 1),

@@ -26,6 +26,7 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=None, help="shared data folder (default: $INSBANK_DATA, else ./data)")
     ap.add_argument("--n", type=int, default=300_000, help="candidates of round 1 (bank + new items)")
     ap.add_argument("--knn", type=int, default=50)
+    ap.add_argument("--preset", default="paper", choices=["paper", "insbank"], help="PIBE preset (the committed run measured the paper's method)")
     ap.add_argument("--bank-size", type=int, default=6000)
     ap.add_argument("--jitter", type=float, default=0.05, help="relative noise of the synthetic copies")
     ap.add_argument("--seed", type=int, default=0)
@@ -53,7 +54,7 @@ def main(argv=None):
     X1 = np.concatenate(parts)
     del parts, Xs, Xr
     print(f"round 0: {len(X0)} records; round 1: {len(X1)} new ({real} real, {synthetic} synthetic) + bank {a.bank_size}", flush=True)
-    pibe = PIBE(bank_size=a.bank_size, knn=a.knn)
+    pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn)
     rounds = []
     for t, X in enumerate((X0, X1)):
         _reset_peak(); t0 = time.perf_counter()
