@@ -207,7 +207,7 @@ def facility_location(
     bonus = np.zeros(n) if quality is None or tilt == 0 else tilt * minmax(quality) / max(k_picks, 1)
     W = w.sum() or 1.0
     if knn is None or knn >= n - 1:
-        S = np.maximum(U @ U.T, 0)                                   # symmetric: column k is row k
+        S = U @ U.T; np.maximum(S, 0, out=S)                         # symmetric: column k is row k; one n x n array
         def col(k): return np.arange(n), S[k]
         gains0 = (w @ S) / W
     else:
