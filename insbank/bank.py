@@ -12,7 +12,7 @@ import pandas as pd
 import insbank
 from fastcore.basics import patch
 from .core import InsbankError, DataError, Record, records_frame, frame_records, content_hash
-from .embed import get_embedder, embed
+from .embed import get_embedder, embed, default_cache_dir
 from .quality import get_scorer
 from .pibe import PIBE
 from .yardstick import bank_yardstick
@@ -194,7 +194,7 @@ def add(self:InsBank,
             if clash: raise DataError(f"dataset {name!r}: record ids already in the bank: {clash[:10]}")
         timings = {}
         t = time.time()
-        X = embed(records, get_embedder(cfg["embedder"]), cache_dir=self.path / "cache", progress=progress)
+        X = embed(records, get_embedder(cfg["embedder"]), cache_dir=default_cache_dir(), progress=progress)
         timings["embed_s"] = time.time() - t; t = time.time()
         q = get_scorer(cfg["quality"]).score(records)
         timings["quality_s"] = time.time() - t; t = time.time()
