@@ -44,11 +44,12 @@ bench: setup
 bench-sparse: setup
 	$(BIN)/python benchmarks/sparse_scale.py --data-dir "$(INSBANK_DATA)" --out reports/sparse_scale
 
-# full gradual evolution over all the data (bank 6000): sparse (k=50, one round per dataset), then the authors'
+# full gradual evolution over all the data (bank 6000): sparse (k=50, one round per dataset; the paper's and the default preset), then the authors'
 # 27,000-item chunks dense and sparse (k=50, 100), compared round by round, with AP's stopping rule and at exactly
 # 200 iterations a round (about 45 minutes in all, 20 GB peak); reports/full_evolution/*/README.md
 bench-evolution: setup
 	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --out reports/full_evolution/sparse-k50
+	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --preset insbank --out reports/full_evolution/insbank-k50
 	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 0 --chunk-size 27000 --out reports/full_evolution/dense-27k
 	$(BIN)/python benchmarks/full_evolution.py --data-dir "$(INSBANK_DATA)" --knn 50 --chunk-size 27000 --out reports/full_evolution/sparse-27k \
 		--compare reports/full_evolution/dense-27k

@@ -3,6 +3,7 @@
     python benchmarks/full_evolution.py --data-dir /work/shared/data                 # bank 6000, knn 50, one round per dataset
     python benchmarks/full_evolution.py --data-dir /work/shared/data --out reports/full_evolution
     python benchmarks/full_evolution.py --data-dir /work/shared/data --embed-only    # fill the embedding cache, nothing else
+    python benchmarks/full_evolution.py --data-dir /work/shared/data --preset insbank --out reports/full_evolution/insbank-k50
     # fidelity: the same chunked evolution dense and sparse, then compare round by round
     python benchmarks/full_evolution.py --data-dir /work/shared/data --knn 0 --chunk-size 27000 --out reports/full_evolution/dense-27k
     python benchmarks/full_evolution.py --data-dir /work/shared/data --knn 50 --chunk-size 27000 --out reports/full_evolution/sparse-27k \
@@ -183,6 +184,18 @@ def main(argv=None):
         sources = np.array([r.source for _, recs in timeline for r in recs])
         u, c = np.unique(sources[pibe.bank_], return_counts=True)
         res["bank_sources"] = {k: int(v) for k, v in zip(u, c)}
+        # the bank yardstick over every record seen (embeddings from the cache; a proxy, not downstream quality)
+        from insbank.yardstick import bank_yardstick
+        t0 = time.perf_counter()
+        Xall = np.concatenate([embed(recs, a.embedder, cache_dir=default_cache_dir(), progress=False) for _, recs in timeline])
+        qall = np.concatenate([scorer.score(recs) if scorer else np.zeros(len(recs)) for _, recs in timeline])
+        rnd = np.repeat(np.arange(len(timeline)), [len(recs) for _, recs in timeline])
+        y = bank_yardstick(Xall, pibe.bank_, qall, sources, rnd)
+        res["yardstick"] = dict(coverage=round(y["coverage"], 4), mean_quality=round(y["mean_quality"], 3),
+                                first_share=round(y["round_shares"].get(0, 0.0), 4), evenness=round(y["source_evenness"], 3),
+                                random_coverage=round(float(np.mean([bank_yardstick(Xall, np.random.default_rng(s).choice(len(Xall), a.bank_size, replace=False))["coverage"] for s in range(3)])), 4),
+                                seconds=round(time.perf_counter() - t0, 1))
+        del Xall
     fid = compare(saved, a.compare, a.bank_size) if a.compare and not a.embed_only else None
     if fid is not None:
         res["fidelity_vs"] = a.compare; res["fidelity"] = fid
@@ -206,6 +219,11 @@ def main(argv=None):
                   f"quality {res['quality_seconds']} s, whole run {res['total_seconds']} s"
                   + (f" (this process, which resumed after round {resumed_after}; selection counts every round)" if resumed_after is not None else "")
                   + f", peak RSS {res['peak_rss_mib']} MiB."]
+        if res.get("yardstick"):
+            y = res["yardstick"]
+            lines += ["", f"Yardstick of the final bank over all {seen} records: coverage {y['coverage']} (a random bank of the same size: "
+                      f"{y['random_coverage']}), mean quality {y['mean_quality']}, share of the first dataset {y['first_share']}, "
+                      f"source evenness {y['evenness']} (a proxy for how well the bank represents the data)."]
         if res.get("bank_sources"):
             lines += ["", "Final bank by source: " + ", ".join(f"{k} {v}" for k, v in sorted(res["bank_sources"].items(), key=lambda kv: -kv[1])) + "."]
         if fid is not None:
