@@ -209,7 +209,7 @@ def facility_location(
     if knn is None or knn >= n - 1:
         S = U @ U.T; np.maximum(S, 0, out=S)                         # symmetric: column k is row k; one n x n array
         def col(k): return np.arange(n), S[k]
-        gains0 = (w @ S) / W
+        gains0 = sum(w[lo:lo + 2048] @ S[lo:lo + 2048].astype(np.float64) for lo in range(0, n, 2048)) / W   # no n x n float64 copy
     else:
         M = _cosine_graph(U, knn); M.data = np.maximum(M.data, 0)
         def col(k): return M.indices[M.indptr[k]:M.indptr[k + 1]], M.data[M.indptr[k]:M.indptr[k + 1]]
