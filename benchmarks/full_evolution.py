@@ -128,7 +128,7 @@ def main(argv=None):
         scorer = get_scorer(a.quality)
     if a.knn < 0: ap.error("--knn must be >= 0")
     if a.max_iter < 1 or a.convergence_iter < 0: ap.error("--max-iter must be >= 1 and --convergence-iter >= 0")
-    pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn or None, variant=a.variant, use_history=not a.no_history,
+    pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn or None, variant=a.variant, use_history=False if a.no_history else None,
                 max_iter=a.max_iter, convergence_iter=a.convergence_iter)
     rounds, saved, embed_s, quality_s, select_s, seen = [], {}, 0.0, 0.0, 0.0, 0
     ck_path = Path(a.out) / "checkpoint.pkl" if a.out and not a.embed_only else None
@@ -172,7 +172,7 @@ def main(argv=None):
                 _save_checkpoint(ck_path, dict(args={k: getattr(a, k) for k in _SAME}, pibe=pibe.state_dict(), rounds=rounds,
                                                saved=saved, select_s=select_s, quality_s=quality_s, seen=seen))
     total = time.perf_counter() - t_all
-    res = dict(bank_size=a.bank_size, preset=a.preset, knn=a.knn or "dense", chunk_size=a.chunk_size, variant=a.variant, history=not a.no_history,
+    res = dict(bank_size=a.bank_size, preset=a.preset, knn=a.knn or "dense", chunk_size=a.chunk_size, variant=a.variant, history=pibe.resolved_params()["use_history"], mass=pibe.resolved_params()["mass"],
                max_iter=a.max_iter, convergence_iter=a.convergence_iter or None,
                quality=a.quality, embedder=a.embedder, records=seen, rounds=rounds,
                selection_seconds=round(select_s, 1), embed_seconds=round(embed_s, 1), quality_seconds=round(quality_s, 1),
@@ -208,7 +208,7 @@ def main(argv=None):
         if saved: np.savez_compressed(out / "rounds.npz", **saved)
         lines = [f"# Full gradual evolution with {'sparse PIBE (k = %d)' % a.knn if a.knn else 'dense PIBE'}", "",
                  f"Written by `benchmarks/full_evolution.py` ({' '.join(sys.argv[1:])}). {seen} records, bank {a.bank_size}, "
-                 f"knn {a.knn or 'dense'}, chunk {a.chunk_size}, variant {a.variant}, history {not a.no_history}, "
+                 f"knn {a.knn or 'dense'}, chunk {a.chunk_size}, variant {a.variant}, history {pibe.resolved_params()['use_history']}, mass {pibe.resolved_params()['mass']}, "
                  f"AP {'exactly %d iterations' % a.max_iter if not a.convergence_iter else 'at most %d iterations, stop after %d unchanged' % (a.max_iter, a.convergence_iter)}, quality {a.quality}, "
                  f"{os.cpu_count()} CPUs.", "",
                  "| round | dataset | items | candidates | edges | AP iters | seconds | peak RSS (MiB) | new items in bank |",
