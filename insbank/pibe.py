@@ -175,7 +175,7 @@ def _round(self:PIBE, X, q, first):
     self.candidates_, self.scores_, self.rep_, self.quality_ = ids, scores, rep, cand_q
     self.bank_, self.bank_X_, self.bank_quality_ = ids[keep], cand_X[keep], cand_q[keep]
     self.bank_scores_, self.bank_rep_, self.bank_round_ = scores[keep], rep[keep], rounds[keep]
-    self.bank_mass_ = carry_mass(cand_X, w, keep)
+    if P["mass"]: self.bank_mass_ = carry_mass(cand_X, w, keep)   # what each bank item now stands for
     if P["use_history"]:
         # the next round puts the bank first in this order, so its rows/columns of R are kept in this order
         if self.knn is None:
