@@ -175,20 +175,14 @@ class DeitaSelector(Selector):
         return key, ranking
 
 # %% ../nbs/09_selectors.ipynb
-def _cosine_graph(U, knn, block=2048):
-    "Symmetrised sparse matrix of each unit row's `knn` largest cosine similarities (CSR, float32, no diagonal)."
+def _cosine_graph(U, knn):
+    "Symmetrised kNN graph of unit rows (the project's one neighbour search, `insbank.sparse.knn_graph`) as CSR cosine similarities, no diagonal."
     import scipy.sparse as sp
-    n = len(U); k = min(int(knn), n - 1)
-    rows, cols, vals = [], [], []
-    for lo in range(0, n, block):
-        G = U[lo:lo + block] @ U.T
-        G[np.arange(len(G)), np.arange(lo, lo + len(G))] = -np.inf
-        nb = np.argpartition(-G, k - 1, axis=1)[:, :k]
-        rows.append(np.repeat(np.arange(lo, lo + len(G)), k)); cols.append(nb.ravel())
-        vals.append(G[np.arange(len(G))[:, None], nb].ravel())
-    r, c, v = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    M = sp.coo_matrix((v, (r, c)), shape=(n, n)).tocsr()
-    return M.maximum(M.T).tocsr()
+    from insbank.sparse import knn_graph
+    g = knn_graph(U, min(int(knn), len(U) - 1))
+    off = np.ones(g.nnz, dtype=bool); off[g.diag] = False
+    cos = 1 - 0.5 * g.S[off].astype(np.float64) ** 2          # unit rows: ||u - v||^2 = 2 - 2 cos(u, v)
+    return sp.csr_matrix((cos, (g.rows()[off], g.indices[off])), shape=(g.n, g.n))
 
 def facility_location(
     X,                       # embeddings (n, d)
@@ -206,7 +200,8 @@ def facility_location(
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all(): raise InsbankError(f"weights must be {n} finite values >= 0")
     bonus = np.zeros(n) if quality is None or tilt == 0 else tilt * minmax(quality) / max(k_picks, 1)
     W = w.sum() or 1.0
-    if knn is None or knn >= n - 1:
+    sparse = knn is not None and knn < n - 1
+    if not sparse:
         S = U @ U.T; np.maximum(S, 0, out=S)                         # symmetric: column k is row k; one n x n array
         def col(k): return np.arange(n), S[k]
         gains0 = sum(w[lo:lo + 2048] @ S[lo:lo + 2048].astype(np.float64) for lo in range(0, n, 2048)) / W   # no n x n float64 copy
@@ -218,7 +213,7 @@ def facility_location(
     def gain(k):
         i, s = col(k)
         g = (w[i] * np.maximum(s - cur[i], 0)).sum()
-        if knn is not None and knn < n - 1: g += w[k] * max(1.0 - cur[k], 0)    # itself, not stored in the graph
+        if sparse: g += w[k] * max(1.0 - cur[k], 0)                      # itself, not stored in the graph
         return g / W
     heap = [(-(g + b), k) for k, (g, b) in enumerate(zip(gains0, bonus))]
     heapq.heapify(heap)

@@ -85,8 +85,7 @@ def bank_yardstick(
     if rounds is not None:
         r = np.asarray(rounds, dtype=np.int64)
         if len(r) != len(X): raise InsbankError(f"{len(r)} rounds for {len(X)} items")
-        out["round_shares"] = {int(k): float(v) for k, v in zip(*np.unique(r[bank], return_counts=True))}
-        out["round_shares"] = {k: v / len(bank) for k, v in out["round_shares"].items()}
+        out["round_shares"] = {int(k): float(c) / len(bank) for k, c in zip(*np.unique(r[bank], return_counts=True))}
     if reference is not None:
         out["overlap"] = int(len(np.intersect1d(bank, np.asarray(reference, dtype=np.int64))))
     return out
