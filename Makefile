@@ -5,6 +5,8 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 DATA ?= ../shared/data
+# the main job runs on the repository's own data/ (an embedded sample, see data/README.md) unless MAIN_DATA says otherwise
+MAIN_DATA ?= data
 BANK ?= banks/main
 export INSBANK_DATA := $(abspath $(DATA))
 
@@ -17,7 +19,7 @@ $(BIN)/insbank: settings.ini setup.py .ci/constraints.txt
 setup: $(BIN)/insbank
 
 main: setup
-	$(BIN)/insbank timeline --data-dir "$(INSBANK_DATA)" --bank $(BANK)
+	$(BIN)/insbank timeline --data-dir "$(MAIN_DATA)" --bank $(BANK)
 
 check-sync: setup
 	bash .ci/check-sync $(VENV)

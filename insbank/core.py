@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 # %% auto 0
-__all__ = ['TIMELINE', 'EVAL_SETS', 'FRAME_COLUMNS', 'InsbankError', 'DataError', 'Record', 'read_records', 'read_hf', 'data_dir',
-           'Dataset', 'load_timeline', 'load_eval', 'records_frame', 'frame_records', 'content_hash']
+__all__ = ['TIMELINE', 'EVAL_SETS', 'HUB_DATASETS', 'FRAME_COLUMNS', 'InsbankError', 'DataError', 'Record', 'read_records',
+           'read_hf', 'data_dir', 'Dataset', 'load_hub', 'read_timeline', 'timeline_datasets', 'load_timeline',
+           'load_eval', 'records_frame', 'frame_records', 'content_hash']
 
 # %% ../nbs/00_core.ipynb
 class InsbankError(ValueError):
@@ -187,10 +188,13 @@ def data_dir(path=None) -> Path:
 @dataclass
 class Dataset:
     "A dataset of the timeline."
-    name: str       # its `source` name
-    path: str       # file relative to the data directory
-    released: str   # first public release, YYYY-MM[-DD]
-    note: str = ""  # what part of the dataset the file holds
+    name: str            # its `source` name
+    path: str|None       # file relative to the data directory (or to the timeline file); None for a hub dataset
+    released: str        # first public release, YYYY-MM[-DD]
+    note: str = ""       # what part of the dataset the file holds
+    license: str = ""    # license as its source states it
+    origin: str = ""     # where the file comes from (repository, commit)
+    hub: str|None = None # a Hugging Face hub dataset (a name of `HUB_DATASETS` or a hub id) read instead of `path`
 
 TIMELINE = [
     Dataset("natural_instructions_v1", "raw/natural_instructions_v1.sample500.jsonl.gz", "2021-04", "48 of 61 tasks, <=500 each"),
@@ -205,6 +209,78 @@ TIMELINE = [
 EVAL_SETS = {"alpaca_eval": "eval/alpaca_eval.jsonl.gz", "mt_bench": "eval/mt_bench.jsonl.gz"}
 
 # %% ../nbs/00_core.ipynb
+HUB_DATASETS = {  # name: hub id, field mapping {our name: theirs}, format, split, load_dataset kwargs, first release
+    "self_instruct":  dict(hub="yizhongw/self_instruct", mapping={"instruction": "prompt", "output": "completion"},
+                           fmt="alpaca", kwargs={"name": "self_instruct"}, released="2022-12"),
+    "alpaca":         dict(hub="tatsu-lab/alpaca", fmt="alpaca", released="2023-03-13"),
+    "alpaca_gpt4":    dict(hub="vicgalle/alpaca-gpt4", fmt="alpaca", released="2023-04-06"),
+    "dolly":          dict(hub="databricks/databricks-dolly-15k", mapping={"input": "context", "output": "response"},
+                           fmt="alpaca", released="2023-04-12"),
+    "sharegpt":       dict(hub="anon8231489123/ShareGPT_Vicuna_unfiltered", fmt="sharegpt", released="2023-03",
+                           kwargs={"data_files": "ShareGPT_V3_unfiltered_cleaned_split.json"}),
+    "wizardlm":       dict(hub="WizardLMTeam/WizardLM_evol_instruct_70k", fmt="alpaca", released="2023-04-24"),
+    "ultrachat_200k": dict(hub="HuggingFaceH4/ultrachat_200k", fmt="sharegpt", split="train_sft", released="2023-05"),
+    "slimorca":       dict(hub="Open-Orca/SlimOrca", fmt="sharegpt", released="2023-10"),
+    "tulu_v2_mix":    dict(hub="allenai/tulu-v2-sft-mixture", fmt="sharegpt", released="2023-11"),
+}
+
+def load_hub(
+    name:str,               # a name of `HUB_DATASETS`, or any hub id (then give `mapping` as needed)
+    split:str|None=None,    # split to read (default: the dataset's training split)
+    local:str|None=None,    # read this `save_to_disk` folder or data file instead of the hub (same schema)
+    mapping:dict|None=None, # override the field mapping
+    **kwargs,               # passed to `datasets.load_dataset`
+) -> list[Record]:
+    "A public instruction dataset as records, by its short name; offline, one line that says what to do."
+    spec = HUB_DATASETS.get(name, dict(hub=name, fmt="auto"))
+    src = name if name in HUB_DATASETS else _stem(Path(name))
+    kw = {} if local else {**spec.get("kwargs", {}), **kwargs}
+    try: return read_hf(local or spec["hub"], split=split or spec.get("split", "train"), mapping=mapping or spec.get("mapping"),
+                        source=src, fmt=spec["fmt"], **kw)
+    except DataError as e:
+        offline = any(os.environ.get(k) == "1" for k in ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE"))
+        if local is None and (offline or "connect" in str(e).lower() or "offline" in str(e).lower()):
+            raise DataError(f"{name}: the hub dataset {spec['hub']} is not reachable (offline and not in the `datasets` cache); "
+                            "load it once where there is network, or pass a local copy (a save_to_disk folder or data file)") from e
+        raise
+
+# %% ../nbs/00_core.ipynb
+def read_timeline(
+    path,  # a YAML file: a list of datasets, or a mapping with a `datasets` list
+) -> list[Dataset]:
+    "The datasets of a timeline file in release order; errors name the file and the entry."
+    import yaml
+    path = Path(path)
+    try: doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError: raise DataError(f"{path}: timeline file not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e: raise DataError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from e
+    items = doc.get("datasets") if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not items:
+        raise DataError(f"{path}: expected a non-empty list of datasets (or a mapping with a 'datasets' list)")
+    known, out = set(Dataset.__dataclass_fields__), []
+    for i, e in enumerate(items):
+        where = f"{path}: dataset {i + 1}"
+        if not isinstance(e, dict): raise DataError(f"{where}: expected a mapping with name, released and path or hub")
+        if unknown := sorted(set(e) - known): raise DataError(f"{where}: unknown key(s) {unknown}; known: {sorted(known)}")
+        if "name" not in e or "released" not in e: raise DataError(f"{where}: needs 'name' and 'released'")
+        if (e.get("path") is None) == (e.get("hub") is None): raise DataError(f"{where} ({e['name']}): give exactly one of 'path' and 'hub'")
+        e = {k: (str(v) if v is not None else None) for k, v in e.items()}
+        if e.get("path"): e["path"] = str(path.parent.resolve() / e["path"])
+        out.append(Dataset(**{"path": None, **e}))
+    names = [d.name for d in out]
+    if len(set(names)) != len(names): raise DataError(f"{path}: dataset names repeat: {sorted({n for n in names if names.count(n) > 1})}")
+    return sorted(out, key=lambda d: d.released)
+
+def timeline_datasets(
+    data_dir_=None,  # data directory (default: `data_dir()`)
+    timeline=None,   # a timeline YAML file (default: the data directory's `timeline.yaml`, else `TIMELINE`)
+) -> list[Dataset]:
+    "Which datasets make the timeline of a data directory."
+    if timeline is not None: return read_timeline(timeline)
+    f = data_dir(data_dir_) / "timeline.yaml"
+    return read_timeline(f) if f.is_file() else list(TIMELINE)
+
+# %% ../nbs/00_core.ipynb
 def _subsample(recs, n, seed):
     if n is None or len(recs) <= n: return recs
     idx = np.sort(np.random.default_rng(seed).choice(len(recs), n, replace=False))
@@ -216,18 +292,23 @@ def _data_file(root:Path, rel:str) -> Path:
         raise DataError(f"{p}: not found; point --data-dir or $INSBANK_DATA at the directory that holds {rel}")
     return p
 
+def _read_dataset(root:Path, d:Dataset) -> list[Record]:
+    if d.hub: return load_hub(d.hub)
+    return read_records(_data_file(root, d.path), source=d.name)
+
 def load_timeline(
     data_dir_=None,            # data directory (default: `data_dir()`)
     per_dataset:int|None=None, # keep a seeded random sample of at most this many records per dataset
     seed:int=0,                # seed of the sample
-    names:list|None=None,      # only these datasets (default: all of `TIMELINE`)
+    names:list|None=None,      # only these datasets (default: all of the timeline)
+    timeline=None,             # a timeline YAML file (default: the data directory's `timeline.yaml`, else `TIMELINE`)
 ) -> list[tuple[Dataset, list[Record]]]:
     "The timeline datasets in release order, each with its records."
-    root = data_dir(data_dir_)
-    todo = [d for d in TIMELINE if names is None or d.name in names]
+    root, tl = data_dir(data_dir_), timeline_datasets(data_dir_, timeline)
+    todo = [d for d in tl if names is None or d.name in names]
     if names is not None and len(todo) != len(set(names)):
-        raise InsbankError(f"unknown dataset(s) {sorted(set(names) - {d.name for d in TIMELINE})}; known: {[d.name for d in TIMELINE]}")
-    return [(d, _subsample(read_records(_data_file(root, d.path), source=d.name), per_dataset, seed)) for d in todo]
+        raise InsbankError(f"unknown dataset(s) {sorted(set(names) - {d.name for d in tl})}; known: {[d.name for d in tl]}")
+    return [(d, _subsample(_read_dataset(root, d), per_dataset, seed)) for d in todo]
 
 def load_eval(
     name:str,       # "alpaca_eval" or "mt_bench"
