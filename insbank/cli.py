@@ -6,13 +6,12 @@
 from __future__ import annotations
 import argparse, json, sys, time
 from pathlib import Path
-import numpy as np
-from .core import InsbankError, read_records, data_dir, load_timeline
-from .bank import InsBank, format_info
+import insbank
+from .core import InsbankError
 
 # %% auto 0
-__all__ = ['cmd_init', 'cmd_evolve', 'cmd_top', 'cmd_export', 'cmd_info', 'cmd_timeline', 'cmd_select', 'cmd_reproduce',
-           'build_parser', 'main']
+__all__ = ['cmd_init', 'cmd_evolve', 'cmd_top', 'cmd_export', 'cmd_info', 'plot_info', 'cmd_timeline', 'cmd_select',
+           'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb
 def _pref(v:str):
@@ -47,26 +46,63 @@ def _params(a):
     out = dict(preset=a.preset, chunk_size=a.chunk_size, knn=a.knn, engine=a.engine)
     return {**out, **{k: getattr(a, k) for k in PARAMS if getattr(a, k) is not None}}
 
+def _mapping(pairs) -> dict:
+    "`--map ours=theirs` options as a field mapping."
+    out = {}
+    for p in pairs or []:
+        ours, eq, theirs = p.partition("=")
+        if not eq or not ours or not theirs: raise InsbankError(f"--map {p!r}: write it as OURS=THEIRS, e.g. --map output=response")
+        out[ours] = theirs
+    return out
+
 def _read(a):
-    recs = read_records(a.data, fmt=a.format)
+    "Records of the command's DATA: JSON/JSONL (.gz), Parquet, CSV, a `save_to_disk` folder or `hub:NAME`."
+    from insbank.core import read_records, read_hf, load_hub
+    mapping, p = _mapping(a.map), Path(a.data)
+    if a.data.startswith("hub:"): recs = load_hub(a.data[4:], split=a.split, mapping=mapping or None)
+    elif p.is_dir() or p.suffix.lower() in (".parquet", ".csv"):
+        recs = read_hf(p, split=a.split or "train", mapping=mapping, source=_name(a), fmt=a.format)
+    else: recs = read_records(p, fmt=a.format, mapping=mapping)
     if a.limit:
+        import numpy as np
         rng = np.random.default_rng(a.seed)
         recs = [recs[i] for i in sorted(rng.choice(len(recs), min(a.limit, len(recs)), replace=False))]
     return recs
 
+def _name(a) -> str:
+    "The dataset's name in the bank: `--name`, else the file name without its suffixes (or the hub name)."
+    return a.name or (a.data[4:].split("/")[-1] if a.data.startswith("hub:") else Path(a.data).name.split(".")[0])
+
+def _emit(a, obj:dict, text:str):
+    "Print `obj` as JSON with `--json`, else `text`."
+    print(json.dumps(obj, ensure_ascii=False, default=str) if getattr(a, "json", False) else text)
+
 # %% ../nbs/08_cli.ipynb
+def _round_obj(bank, d) -> dict:
+    meta = json.loads((d / "meta.json").read_text())
+    return dict(bank=str(bank.path), round=d.name, dataset=meta["name"], new=meta["n_new"], added=meta["added"],
+                dropped=meta["dropped"], bank_size=meta["bank_size"], yardstick=meta.get("yardstick"))
+
+def _log(a):
+    "Progress lines: to stdout, or to stderr when stdout carries `--json`."
+    return (lambda s: print(s, file=sys.stderr)) if getattr(a, "json", False) else print
+
 def cmd_init(a):
+    from insbank.bank import InsBank
+    if a.size is None: raise InsbankError("init needs the bank size: --size M (or `size: M` in --config)")
     bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_params(a))
     if bank.rounds: raise InsbankError(f"bank {a.bank} already has {len(bank.rounds)} rounds: use `insbank evolve`")
-    d = bank.add(_read(a), a.name or Path(a.data).name.split(".")[0], progress=not a.quiet)
-    print(f"bank {a.bank}: round {d.name}")
+    d = bank.add(_read(a), _name(a), progress=not (a.quiet or a.json), log=_log(a))
+    _emit(a, _round_obj(bank, d), f"bank {a.bank}: round {d.name}")
 
 def cmd_evolve(a):
+    from insbank.bank import InsBank
     bank = InsBank(a.bank)
-    d = bank.add(_read(a), a.name or Path(a.data).name.split(".")[0], progress=not a.quiet)
-    print(f"bank {a.bank}: round {d.name}")
+    d = bank.add(_read(a), _name(a), progress=not (a.quiet or a.json), log=_log(a))
+    _emit(a, _round_obj(bank, d), f"bank {a.bank}: round {d.name}")
 
 def cmd_top(a):
+    from insbank.bank import InsBank
     df = InsBank(a.bank).top(a.b)
     cols = ["rank", "id", "dataset", "score", "rep", "quality", "instruction"]
     if a.json: print(df[cols].to_json(orient="records", lines=True, force_ascii=False))
@@ -75,18 +111,46 @@ def cmd_top(a):
         with pd.option_context("display.max_colwidth", 60, "display.width", 160): print(df[cols].to_string(index=False))
 
 def cmd_export(a):
+    from insbank.bank import InsBank
     out = InsBank(a.bank).export(a.out, a.b, a.format)
-    print(f"wrote {out}")
+    _emit(a, dict(out=str(out), format=a.format, b=a.b), f"wrote {out}")
 
 def cmd_info(a):
-    info = InsBank(a.bank).info()
-    print(json.dumps(info, indent=1) if a.json else format_info(info))
+    from insbank.bank import InsBank, format_info
+    bank = InsBank(a.bank); info = bank.info()
+    if a.plot: info["plots"] = [str(p) for p in plot_info(bank, a.plot)]
+    print(json.dumps(info, indent=1) if a.json else format_info(info) + ("\n\nplots: " + ", ".join(info["plots"]) if a.plot else ""))
+
+# %% ../nbs/08_cli.ipynb
+def plot_info(
+    bank,      # an `InsBank`
+    out_dir,   # directory for the PNGs (created)
+) -> list[Path]:
+    "PNGs of a bank: the source mix of the bank after each round, and the score, rep and quality distributions now."
+    import matplotlib; matplotlib.use("Agg")
+    import matplotlib.pyplot as plt, pandas as pd
+    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    mix = pd.DataFrame({d.name: bank.frame(i)["dataset"].value_counts(normalize=True) for i, d in enumerate(bank.rounds)}).fillna(0).T
+    if mix.empty: raise InsbankError(f"bank {bank.path} has no rounds yet: nothing to plot")
+    fig, ax = plt.subplots(figsize=(max(6, 0.8 * len(mix)), 4))
+    mix[list(mix.columns)].plot.bar(stacked=True, ax=ax, width=0.8, colormap="tab20")
+    ax.set(xlabel="round", ylabel="share of the bank", title="Source mix of the bank after each round")
+    ax.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left"); fig.tight_layout()
+    paths = [out / "source_mix.png"]; fig.savefig(paths[0], dpi=120); plt.close(fig)
+    df = bank.frame()
+    fig, axs = plt.subplots(1, 3, figsize=(12, 3.2))
+    for ax, c in zip(axs, ("score", "rep", "quality")): ax.hist(df[c], bins=40); ax.set(title=c, xlabel=c, ylabel="items")
+    fig.suptitle(f"Latest bank ({len(df)} items)"); fig.tight_layout()
+    paths.append(out / "scores.png"); fig.savefig(paths[1], dpi=120); plt.close(fig)
+    return paths
 
 # %% ../nbs/08_cli.ipynb
 def cmd_timeline(a):
+    from insbank.core import load_timeline
+    from insbank.bank import InsBank, format_info
     t0 = time.time()
     bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_params(a))
-    for ds, recs in load_timeline(a.data_dir, per_dataset=a.per_dataset or None, seed=a.seed):
+    for ds, recs in load_timeline(a.data_dir, per_dataset=a.per_dataset or None, seed=a.seed, timeline=a.timeline):
         bank.add(recs, ds.name, progress=not a.quiet)
     info = bank.info()
     (bank.path / "summary.md").write_text(format_info(info) + "\n")
@@ -118,54 +182,115 @@ def cmd_reproduce(a):
     reproduce(out=a.out, full=a.full, only=a.only or None, check=a.check, data_dir=a.data_dir)
 
 # %% ../nbs/08_cli.ipynb
-def build_parser():
+_PIBE_COMMANDS = ("init", "timeline")    # the commands that take PIBE's parameters (and `--config`)
+
+class _Parser(argparse.ArgumentParser):
+    "The `insbank` parser: PIBE's flags are added only to the command that takes them (so `--help` imports no maths), and `--config FILE` fills that command's defaults from YAML."
+    def parse_args(self, args=None, namespace=None):
+        args = sys.argv[1:] if args is None else [str(x) for x in args]
+        cmd = next((x for x in args if not x.startswith("-")), None)
+        if cmd in _PIBE_COMMANDS and cmd in self._cmds and not getattr(self._cmds[cmd], "_pibe", False):
+            _pibe_args(self._cmds[cmd]); self._cmds[cmd]._pibe = True
+        a = super().parse_args(args, namespace)
+        if getattr(a, "config", None):
+            sub = self._cmds[a.cmd]
+            try: sub.set_defaults(**_read_config(a.config, sub))
+            except InsbankError as e: sub.error(str(e))
+            a = super().parse_args(args, namespace)
+        return a
+
+    def error(self, message):
+        "A usage error: one line and exit status 2 (argparse prints the whole usage first)."
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+def _read_config(path, sub) -> dict:
+    "A command's options from a YAML mapping (keys as the long flags, `-` or `_`); flags given on the line win."
+    import yaml
+    try: cfg = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError: raise InsbankError(f"{path}: config file not found") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as e: raise InsbankError(f"{path}: not valid YAML ({str(e).splitlines()[0]})") from None
+    if not isinstance(cfg, dict): raise InsbankError(f"{path}: expected a mapping of option: value")
+    dests = {x.dest: x for x in sub._actions if x.dest not in ("help", "config")}
+    out = {}
+    for k, v in cfg.items():
+        d = str(k).replace("-", "_")
+        if d == "history": d = "use_history"
+        if d not in dests: raise InsbankError(f"{path}: unknown option {k!r} for `insbank {sub.prog.split()[-1]}`; known: {sorted(dests)}")
+        act = dests[d]
+        try:
+            if isinstance(act, argparse.BooleanOptionalAction) or act.const is True:
+                if not isinstance(v, bool): raise ValueError
+            elif isinstance(v, str) and act.type is not None: v = act.type(v)
+            elif act.type is float and isinstance(v, int) and not isinstance(v, bool): v = float(v)
+            elif act.type is int and (isinstance(v, bool) or not isinstance(v, int)): raise ValueError
+        except (TypeError, ValueError):
+            raise InsbankError(f"{path}: {k}: {v!r} is not a valid value for --{k}") from None
+        if act.choices is not None and v not in act.choices: raise InsbankError(f"{path}: {k} must be one of {list(act.choices)}, got {v!r}")
+        out[d] = v
+    return out
+
+# %% ../nbs/08_cli.ipynb
+def build_parser(
+    full:bool=False, # add PIBE's flags to every command that takes them now (else when that command is parsed)
+) -> argparse.ArgumentParser:
     "The `insbank` argument parser."
-    p = argparse.ArgumentParser(prog="insbank", description=
+    fmt = argparse.ArgumentDefaultsHelpFormatter
+    p = _Parser(prog="insbank", formatter_class=fmt, description=
         "Choose and evolve instruction-tuning data. A bank is a directory; each dataset you add is one PIBE round "
-        "(InsBank, arXiv 2502.11419). Start with `insbank timeline --bank banks/demo` or `insbank init`.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND")
+        "(InsBank, arXiv 2502.11419). Every item gets rep (how well it represents the data seen: AP's representation "
+        "score), quality (its quality score) and score (quality x rep, Eq. 10), and the bank keeps the items in score order, "
+        "so the top b is the selection for budget b. Start with `insbank timeline` (the main job on data/) or `insbank init`.")
+    p.add_argument("--version", action="version", version=f"insbank {insbank.__version__}")
+    sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND"); p._cmds = {}
+    def cmd(name, help, func):
+        s = sub.add_parser(name, help=help, description=help, formatter_class=fmt); s.set_defaults(func=func)
+        p._cmds[name] = s; return s
     def data_args(s):
-        s.add_argument("data", help="dataset file: Alpaca JSON/JSONL or ShareGPT JSON/JSONL, optionally .gz")
+        s.add_argument("data", help="dataset: JSON/JSONL (.gz) in Alpaca or ShareGPT/messages form, Parquet, CSV, "
+                                    "a `datasets` save_to_disk folder, or hub:NAME (see insbank.core.HUB_DATASETS)")
         s.add_argument("--name", help="dataset name in the bank (default: file name)")
-        s.add_argument("--format", default="auto", choices=["auto", "alpaca", "sharegpt"], help="input format")
+        s.add_argument("--format", default="auto", choices=["auto", "alpaca", "sharegpt"], help="record form")
+        s.add_argument("--map", action="append", metavar="OURS=THEIRS", help="field mapping, e.g. --map output=response (repeatable)")
+        s.add_argument("--split", default=None, help="split of a `datasets` folder or hub dataset (default: train)")
         s.add_argument("--limit", type=int, default=0, help="use a seeded random sample of this many records (0: all)")
         s.add_argument("--seed", type=int, default=0, help="seed of that sample")
         s.add_argument("--quiet", action="store_true", help="no progress bars")
-    fmt = argparse.ArgumentDefaultsHelpFormatter
-    s = sub.add_parser("init", help="create a bank and select round 0 from a dataset", formatter_class=fmt)
-    s.add_argument("bank", help="bank directory (created)"); data_args(s)
-    s.add_argument("--size", "-m", type=int, required=True, help="bank size m"); _pibe_args(s); s.set_defaults(func=cmd_init)
-    s = sub.add_parser("evolve", help="add a new dataset to a bank (one gradual round)", formatter_class=fmt)
-    s.add_argument("bank", help="bank directory"); data_args(s); s.set_defaults(func=cmd_evolve)
-    s = sub.add_parser("top", help="show the best b items", formatter_class=fmt)
-    s.add_argument("bank"); s.add_argument("-b", type=int, default=10, help="budget")
-    s.add_argument("--json", action="store_true", help="JSON lines instead of a table"); s.set_defaults(func=cmd_top)
-    s = sub.add_parser("export", help="write the best b items for a trainer", formatter_class=fmt)
+    def json_arg(s, what="a JSON object instead of text"): s.add_argument("--json", action="store_true", help=what)
+    config = lambda s: s.add_argument("--config", metavar="YAML", help="read this command's options from a YAML mapping (flags on the line win)")
+    s = cmd("init", "create a bank and select round 0 from a dataset (PIBE's parameters are fixed here)", cmd_init)
+    s.add_argument("bank", help="bank directory (created)"); data_args(s); json_arg(s); config(s)
+    s.add_argument("--size", "-m", type=int, default=None, help="bank size m (required, here or in --config)")
+    s = cmd("evolve", "add a new dataset to a bank (one gradual round, with the parameters fixed at init)", cmd_evolve)
+    s.add_argument("bank", help="bank directory"); data_args(s); json_arg(s)
+    s = cmd("top", "show the best b items: score = quality x rep, rep = representation, quality = quality score", cmd_top)
+    s.add_argument("bank"); s.add_argument("-b", type=int, default=10, help="budget"); json_arg(s, "JSON lines instead of a table")
+    s = cmd("export", "write the best b items for a trainer", cmd_export)
     s.add_argument("bank"); s.add_argument("out", help="output file")
     s.add_argument("-b", type=int, default=None, help="budget (default: the whole bank)")
-    s.add_argument("--format", default="alpaca", choices=["alpaca", "sharegpt"], help="Alpaca JSONL or ShareGPT JSON")
-    s.set_defaults(func=cmd_export)
-    s = sub.add_parser("info", help="rounds, sizes, sources and score distributions", formatter_class=fmt)
-    s.add_argument("bank"); s.add_argument("--json", action="store_true"); s.set_defaults(func=cmd_info)
-    s = sub.add_parser("timeline", help="main job: evolve a bank over the data directory in release order", formatter_class=fmt)
+    s.add_argument("--format", default="alpaca", choices=["alpaca", "sharegpt"], help="Alpaca JSONL or ShareGPT JSON"); json_arg(s)
+    s = cmd("info", "rounds, sizes, coverage, sources and score distributions", cmd_info)
+    s.add_argument("bank"); json_arg(s)
+    s.add_argument("--plot", metavar="DIR", default=None, help="also write PNGs of the source mix per round and the score distributions to DIR")
+    s = cmd("timeline", "main job: evolve a bank over a data directory's datasets in release order", cmd_timeline)
     s.add_argument("--bank", default="banks/main", help="bank directory")
     s.add_argument("--data-dir", default=None, help="data directory (default: $INSBANK_DATA or data/)")
+    s.add_argument("--timeline", default=None, metavar="YAML", help="timeline file (default: the data directory's timeline.yaml, else the shared layout)")
     s.add_argument("--size", "-m", type=int, default=1000, help="bank size m")
     s.add_argument("--per-dataset", type=int, default=1000, help="seeded sample of each dataset (0: all records)")
-    s.add_argument("--seed", type=int, default=0); s.add_argument("--quiet", action="store_true")
-    _pibe_args(s); s.set_defaults(func=cmd_timeline)
-    s = sub.add_parser("select", help="rank a dataset with a baseline selector and write the top m", formatter_class=fmt)
+    s.add_argument("--seed", type=int, default=0); s.add_argument("--quiet", action="store_true"); config(s)
+    s = cmd("select", "rank a dataset with a baseline selector and write the top m", cmd_select)
     s.add_argument("method", help="random, knn1, kcenter, deita, deita-q, fl, fl-q, full, pibe, pibe-paper, pibe-nohist, pibe-code")
     data_args(s); s.add_argument("-m", type=int, required=True, help="budget")
     s.add_argument("--out", required=True, help="output JSONL"); s.add_argument("--cache", default=None, help="embedding cache directory (default: $INSBANK_CACHE or ~/.cache/insbank)")
-    s.add_argument("--embedder", default="minilm"); s.add_argument("--quality", default="heuristic"); s.set_defaults(func=cmd_select)
-    s = sub.add_parser("reproduce", help="regenerate the study's tables and figures (papermill)", formatter_class=fmt)
+    s.add_argument("--embedder", default="minilm"); s.add_argument("--quality", default="heuristic")
+    s = cmd("reproduce", "regenerate the study's tables and figures (papermill)", cmd_reproduce)
     s.add_argument("--out", default="reports", help="output directory")
     s.add_argument("--full", action="store_true", help="paper-scale parameters (nbs/experiments/params/*.full.yaml)")
     s.add_argument("--only", nargs="*", help="experiment names")
     s.add_argument("--check", action="store_true", help="also check every metrics.json")
-    s.add_argument("--data-dir", default=None); s.set_defaults(func=cmd_reproduce)
+    s.add_argument("--data-dir", default=None)
+    if full:
+        for c in _PIBE_COMMANDS: _pibe_args(p._cmds[c]); p._cmds[c]._pibe = True
     return p
 
 # %% ../nbs/08_cli.ipynb
