@@ -58,6 +58,7 @@ def _mapping(pairs) -> dict:
 def _read(a):
     "Records of the command's DATA: JSON/JSONL (.gz), Parquet, CSV, a `save_to_disk` folder or `hub:NAME`."
     from insbank.core import read_records, read_hf, load_hub
+    _runtime(a)
     mapping, p = _mapping(a.map), Path(a.data)
     if a.data.startswith("hub:"): recs = load_hub(a.data[4:], split=a.split, mapping=mapping or None)
     elif p.is_dir() or p.suffix.lower() in (".parquet", ".csv"):
@@ -72,6 +73,14 @@ def _read(a):
 def _name(a) -> str:
     "The dataset's name in the bank: `--name`, else the file name without its suffixes (or the hub name)."
     return a.name or (a.data[4:].split("/")[-1] if a.data.startswith("hub:") else Path(a.data).name.split(".")[0])
+
+def _runtime(a):
+    "`--device` and `--batch-size`: how to run the embedding model (not part of a bank's configuration)."
+    import os
+    if getattr(a, "device", None): os.environ["INSBANK_DEVICE"] = a.device
+    if getattr(a, "batch_size", None) is not None:
+        if a.batch_size < 1: raise InsbankError(f"--batch-size must be a positive integer, got {a.batch_size}")
+        os.environ["INSBANK_BATCH_SIZE"] = str(a.batch_size)
 
 def _emit(a, obj:dict, text:str):
     "Print `obj` as JSON with `--json`, else `text`."
@@ -148,7 +157,7 @@ def plot_info(
 def cmd_timeline(a):
     from insbank.core import load_timeline
     from insbank.bank import InsBank, format_info
-    t0 = time.time()
+    t0 = time.time(); _runtime(a)
     bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_params(a))
     for ds, recs in load_timeline(a.data_dir, per_dataset=a.per_dataset or None, seed=a.seed, timeline=a.timeline):
         bank.add(recs, ds.name, progress=not a.quiet)
@@ -254,7 +263,10 @@ def build_parser(
         s.add_argument("--split", default=None, help="split of a `datasets` folder or hub dataset (default: train)")
         s.add_argument("--limit", type=int, default=0, help="use a seeded random sample of this many records (0: all)")
         s.add_argument("--seed", type=int, default=0, help="seed of that sample")
-        s.add_argument("--quiet", action="store_true", help="no progress bars")
+        s.add_argument("--quiet", action="store_true", help="no progress bars"); run_args(s)
+    def run_args(s):
+        s.add_argument("--device", default=None, help="device of the embedding model: cpu, cuda, cuda:1, mps (default: $INSBANK_DEVICE, else cuda if present)")
+        s.add_argument("--batch-size", type=int, default=None, help="texts per forward pass of the embedding model (default: $INSBANK_BATCH_SIZE, else the model's)")
     def json_arg(s, what="a JSON object instead of text"): s.add_argument("--json", action="store_true", help=what)
     config = lambda s: s.add_argument("--config", metavar="YAML", help="read this command's options from a YAML mapping (flags on the line win)")
     s = cmd("init", "create a bank and select round 0 from a dataset (PIBE's parameters are fixed here)", cmd_init)
@@ -277,7 +289,7 @@ def build_parser(
     s.add_argument("--timeline", default=None, metavar="YAML", help="timeline file (default: the data directory's timeline.yaml, else the shared layout)")
     s.add_argument("--size", "-m", type=int, default=1000, help="bank size m")
     s.add_argument("--per-dataset", type=int, default=1000, help="seeded sample of each dataset (0: all records)")
-    s.add_argument("--seed", type=int, default=0); s.add_argument("--quiet", action="store_true"); config(s)
+    s.add_argument("--seed", type=int, default=0); s.add_argument("--quiet", action="store_true"); config(s); run_args(s)
     s = cmd("select", "rank a dataset with a baseline selector and write the top m", cmd_select)
     s.add_argument("method", help="random, knn1, kcenter, deita, deita-q, fl, fl-q, full, pibe, pibe-paper, pibe-nohist, pibe-code")
     data_args(s); s.add_argument("-m", type=int, required=True, help="budget")

