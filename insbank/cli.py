@@ -10,7 +10,7 @@ import insbank
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['cmd_init', 'cmd_evolve', 'cmd_top', 'cmd_export', 'cmd_info', 'plot_info', 'cmd_timeline', 'cmd_select',
+__all__ = ['cmd_init', 'cmd_evolve', 'cmd_top', 'cmd_export', 'cmd_info', 'plot_info', 'cmd_timeline', 'cmd_select', 'cmd_embed',
            'cmd_reproduce', 'build_parser', 'main']
 
 # %% ../nbs/08_cli.ipynb
@@ -186,6 +186,15 @@ def cmd_select(a):
                                 "input": recs[i].input, "output": recs[i].output}, ensure_ascii=False) + "\n")
     print(f"{a.method}: wrote the top {len(ranking)} of {len(recs)} to {out}")
 
+def cmd_embed(a):
+    from insbank.precompute import embed_job
+    _runtime(a); t0 = time.time()
+    ray = None if a.ray is None else (True if a.ray == "local" else a.ray)
+    files = embed_job(a.inputs, a.out, embedder=a.embedder, quality=a.quality, shard_size=a.shard_size, ray=ray,
+                      workers=a.workers, gpus_per_worker=a.gpus_per_worker, progress=not (a.quiet or a.json))
+    _emit(a, dict(out=str(a.out), shards=files, seconds=round(time.time() - t0, 1)),
+          f"{len(files)} shards in {a.out} ({time.time() - t0:.0f}s); use them with --embeddings {a.out}")
+
 def cmd_reproduce(a):
     from insbank.reproduce import reproduce
     reproduce(out=a.out, full=a.full, only=a.only or None, check=a.check, data_dir=a.data_dir)
@@ -295,6 +304,15 @@ def build_parser(
     data_args(s); s.add_argument("-m", type=int, required=True, help="budget")
     s.add_argument("--out", required=True, help="output JSONL"); s.add_argument("--cache", default=None, help="embedding cache directory (default: $INSBANK_CACHE or ~/.cache/insbank)")
     s.add_argument("--embedder", default="minilm"); s.add_argument("--quality", default="heuristic")
+    s = cmd("embed", "embed and score datasets into resumable Parquet shards (in process or on Ray)", cmd_embed)
+    s.add_argument("inputs", nargs="+", help="data files, save_to_disk folders or hub:NAMEs")
+    s.add_argument("--out", required=True, help="folder of the shards (a rerun resumes it)")
+    s.add_argument("--embedder", default="minilm"); s.add_argument("--quality", default="heuristic")
+    s.add_argument("--shard-size", type=int, default=10_000, help="records per shard")
+    s.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS", help="run on Ray: a local one, or the cluster at ADDRESS")
+    s.add_argument("--workers", type=int, default=1, help="Ray actors, one model each")
+    s.add_argument("--gpus-per-worker", type=float, default=0, help="GPUs per Ray actor")
+    s.add_argument("--quiet", action="store_true"); run_args(s); json_arg(s)
     s = cmd("reproduce", "regenerate the study's tables and figures (papermill)", cmd_reproduce)
     s.add_argument("--out", default="reports", help="output directory")
     s.add_argument("--full", action="store_true", help="paper-scale parameters (nbs/experiments/params/*.full.yaml)")
