@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 import numpy as np
+from fastcore.basics import patch
 import pandas as pd
 from .core import InsbankError, DataError, Record
 
@@ -135,13 +136,16 @@ class DeitaScorer:
         max_length:int=2048,       # tokens per prompt; longer ones are cut in the middle
         device:str="cpu",          # torch device: "cpu", "cuda", ...
         dtype:str|None=None,       # torch dtype name for the weights ("bfloat16", ...); None: the library default
+        backend:str="auto",        # "transformers", "vllm" (GPU), or "auto": vLLM when it is installed and a GPU is present
+        progress:bool=False,       # a progress bar over the batches
     ):
         if kind not in DEITA_TEMPLATES: raise InsbankError(f"DEITA kind must be 'quality' or 'complexity', got {kind!r}")
         if not Path(path).is_dir(): raise InsbankError(f"DEITA checkpoint {str(path)!r} is not a directory")
         if int(batch_size) < 1 or int(max_length) < 1:
             raise InsbankError(f"batch_size and max_length must be >= 1, got {batch_size} and {max_length}")
         self.path, self.kind, self.batch_size, self.max_length = Path(path), kind, int(batch_size), int(max_length)
-        self.device, self.dtype = device, dtype
+        if backend not in ("auto", "transformers", "vllm"): raise InsbankError(f"DEITA backend must be 'auto', 'transformers' or 'vllm', got {backend!r}")
+        self.device, self.dtype, self.backend, self.progress = device, dtype, backend, progress
         self.name = f"deita-{kind}:{path}"
         self._model = None
 
@@ -156,6 +160,8 @@ class DeitaScorer:
         if missing:
             raise InsbankError(f"{self.path}: the tokenizer has no token for digit(s) {missing}; DEITA's score needs "
                                "the tokens '1'..'6' (this is where the reference code silently returns 3.0)")
+        self._tok, self._digit_ids = tok, [vocab[d] for d in DIGITS]
+        if self.backend_() == "vllm": self._model = "vllm"; return self     # vLLM loads its own weights
         kw = {"dtype": getattr(torch, self.dtype)} if self.dtype else {}
         self._model = AutoModelForCausalLM.from_pretrained(str(self.path), **kw).to(self.device).eval()
         self._tok, self._digit_ids = tok, [vocab[d] for d in DIGITS]
@@ -184,15 +190,49 @@ class DeitaScorer:
         cut = [r.id for r, (_, c) in zip(records, enc) if c]
         if cut: warnings.warn(f"{self.name}: {len(cut)} of {len(records)} prompts longer than max_length="
                               f"{self.max_length} tokens were cut in the middle (first: {cut[:3]})")
-        order = np.argsort([len(ids) for ids, _ in enc], kind="stable")
-        logits = np.zeros((len(records), len(DIGITS)))
-        for b in range(0, len(order), self.batch_size):
-            idx = order[b:b + self.batch_size]
-            logits[idx] = self._logits([enc[i][0] for i in idx])
+        if self.backend_() == "vllm": logits = self._vllm_logits([ids for ids, _ in enc])
+        else:
+            from tqdm.auto import tqdm
+            order = np.argsort([len(ids) for ids, _ in enc], kind="stable")
+            logits = np.zeros((len(records), len(DIGITS)))
+            for b in tqdm(range(0, len(order), self.batch_size), desc=self.name, unit="batch", disable=not self.progress):
+                idx = order[b:b + self.batch_size]
+                logits[idx] = self._logits([enc[i][0] for i in idx])
         with np.errstate(invalid="ignore", over="ignore"):
             z = logits - logits.max(1, keepdims=True)
             p = np.exp(z) / np.exp(z).sum(1, keepdims=True)
         return _checked(p @ np.arange(1, 7, dtype=np.float64), records, self.name)
+
+# %% ../nbs/02_quality.ipynb
+@patch
+def backend_(self:DeitaScorer) -> str:
+    "The backend that runs: vLLM when asked (or on `auto` when vLLM is installed and a GPU is present), else transformers."
+    if self.backend == "transformers": return "transformers"
+    try: import vllm  # noqa: F401
+    except ImportError:
+        if self.backend == "vllm": raise InsbankError("backend 'vllm' needs vLLM: pip install 'insbank[vllm]' (Linux with a GPU)") from None
+        return "transformers"
+    import torch
+    return "vllm" if self.backend == "vllm" or torch.cuda.is_available() else "transformers"
+
+@patch
+def _vllm_logits(self:DeitaScorer, prompts:list[list[int]]):
+    """Digit log-probabilities of the next token after each prompt from vLLM (batched by vLLM itself), float64 (n, 6).
+    Untested here (no GPU, no vLLM on this machine): written to vLLM's documented `LLM.generate` API."""
+    from vllm import LLM, SamplingParams
+    if getattr(self, "_llm", None) is None:
+        self._llm = LLM(model=str(self.path), dtype=self.dtype or "auto", max_model_len=self.max_length + 8, max_logprobs=20)
+    sp = SamplingParams(max_tokens=1, temperature=0, logprobs=20)
+    outs = self._llm.generate([{"prompt_token_ids": p} for p in prompts], sp, use_tqdm=self.progress)
+    L = np.full((len(prompts), len(DIGITS)), -np.inf)
+    for i, o in enumerate(outs):
+        top = o.outputs[0].logprobs[0]               # {token id: Logprob} of the 20 likeliest next tokens
+        for j, t in enumerate(self._digit_ids):
+            if t in top: L[i, j] = top[t].logprob
+    if np.isneginf(L).all(1).any():
+        raise InsbankError(f"{self.name}: no digit among the 20 likeliest next tokens for {int(np.isneginf(L).all(1).sum())} prompt(s); "
+                           "use backend='transformers' (it reads all six digits' logits)")
+    return L
 
 # %% ../nbs/02_quality.ipynb
 def _no_arg(cls, name):
