@@ -15,7 +15,7 @@ from .yardstick import carry_mass
 from .sparse import knn_graph, scale_rows, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
 
 # %% auto 0
-__all__ = ['PRESETS', 'PARAMS', 'PIBE']
+__all__ = ['PRESETS', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS', 'dense_gib', 'PIBE']
 
 # %% ../nbs/06_pibe.ipynb
 PRESETS = {
@@ -48,6 +48,30 @@ PARAMS = {   # name: (check, what the check wants); the method parameters a pres
     "mode": (lambda v: v in ("mul", "add"), "'mul' or 'add'"),
 }
 
+NEIGHBOURS = ("exact", "auto", "hnsw", "ivf", "flat")
+AUTO_KNN = 50     # the k of an automatic sparse round (the full-evolution benchmark's k)
+RUN_PARAMS = {    # name: (default, check, what the check wants, help): how a round runs, set by no preset
+    "engine": ("auto", lambda v: isinstance(v, str), "an engine name", "dense AP engine: auto, numpy, numba, torch"),
+    "chunk_size": (None, lambda v: v is None or _num(1, np.inf, integer=True)(v), "None or an integer >= 1",
+                   "split new data into rounds of at most this many items"),
+    "knn": ("auto", lambda v: v is None or v == "auto" or _num(1, np.inf, integer=True)(v), "None (dense), 'auto' or a positive integer",
+            f"None: dense AP; k: sparse AP on the k-nearest-neighbour graph; 'auto': dense when the round fits in "
+            f"dense_limit_gb, else sparse with k={AUTO_KNN}"),
+    "dense_limit_gb": (12.0, _num(0, np.inf, lo_open=True), "a number > 0",
+                       "knn='auto': the most GiB a dense round may take (S, R, A and H in float32)"),
+    "neighbours": ("exact", lambda v: v in NEIGHBOURS, f"one of {list(NEIGHBOURS)}",
+                   "sparse rounds: how the kNN graph is searched: exact, or FAISS hnsw/ivf/flat ('auto': exact to 20,000 points)"),
+    "off_graph": (True, lambda v: isinstance(v, (bool, np.bool_)), "True or False",
+                  "sparse rounds: pairs off the graph enter the score and the median by their closed form"),
+}
+
+def dense_gib(
+    n:int,         # candidates of a round
+    history:bool,  # whether the round carries the history matrix H
+) -> float:
+    "Memory of a dense AP round in GiB: S, R, A (and H) as n x n float32."
+    return 4 * n * n * (4 if history else 3) / 2**30
+
 # %% ../nbs/06_pibe.ipynb
 _STATE = ("bank_", "bank_X_", "bank_quality_", "bank_scores_", "bank_rep_", "bank_round_", "bank_mass_",
           "bank_pos_", "R_rows_", "R_cols_", "r_median_", "cand_X_", "n_seen_", "round_",
@@ -76,7 +100,9 @@ class PIBE(BaseEstimator):
         mode:str|None=None,         # "mul" (Eq. 10) or "add" (Eq. 9)
         engine:str="auto",          # AP engine (see `insbank.ap.ENGINES`)
         chunk_size:int|None=None,   # split new data into rounds of at most this many items
-        knn:int|None=None,          # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`)
+        knn:int|str|None="auto",    # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`); "auto": by memory
+        dense_limit_gb:float=12.0,  # knn="auto": a round whose dense matrices need more GiB than this runs sparse
+        neighbours:str="exact",     # sparse only: kNN search, "exact" or FAISS "hnsw"/"ivf"/"flat" (`insbank.neighbours`)
         off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
         self.bank_size, self.preset, self.preference, self.mass = bank_size, preset, preference, mass
@@ -84,6 +110,7 @@ class PIBE(BaseEstimator):
         self.use_history, self.variant, self.damping, self.max_iter = use_history, variant, damping, max_iter
         self.convergence_iter, self.alpha, self.decay, self.gamma, self.mode = convergence_iter, alpha, decay, gamma, mode
         self.engine, self.chunk_size, self.knn, self.off_graph = engine, chunk_size, knn, off_graph
+        self.dense_limit_gb, self.neighbours = dense_limit_gb, neighbours
 
 # %% ../nbs/06_pibe.ipynb
 @patch
@@ -101,10 +128,27 @@ def resolved_params(self:PIBE) -> dict:
 def _check_params(self:PIBE):
     if isinstance(self.bank_size, (bool, np.bool_)) or int(self.bank_size) != self.bank_size or self.bank_size < 1:
         raise InsbankError(f"bank_size must be a positive integer, got {self.bank_size}")
-    if self.chunk_size is not None and self.chunk_size < 1: raise InsbankError(f"chunk_size must be >= 1, got {self.chunk_size}")
-    if self.knn is not None and (isinstance(self.knn, (bool, np.bool_)) or not isinstance(self.knn, (int, np.integer)) or self.knn < 1):
-        raise InsbankError(f"knn must be None (dense) or a positive integer number of neighbours, got {self.knn!r}")
+    for k, (_, ok, want, _h) in RUN_PARAMS.items():
+        if not ok(getattr(self, k)): raise InsbankError(f"{k} must be {want}, got {getattr(self, k)!r}")
     self.params_ = self.resolved_params()
+
+@patch
+def _round_knn(self:PIBE, n:int):
+    "The k of a round over `n` candidates, None for dense (knn='auto': dense when it fits in `dense_limit_gb`)."
+    if self.knn != "auto": return self.knn
+    if self.params_["use_history"] and hasattr(self, "hist_indptr_"): return AUTO_KNN   # a sparse history feeds only sparse rounds
+    return None if dense_gib(n, self.params_["use_history"]) <= self.dense_limit_gb else AUTO_KNN
+
+@patch
+def _check_history(self:PIBE, k):
+    "A history round of kind `k` (None: dense) needs the saved history of that kind."
+    if not self.params_["use_history"] or not hasattr(self, "bank_"): return
+    need = _DENSE_HIST if k is None else _SPARSE_HIST
+    if not all(hasattr(self, a) for a in need):
+        kind = "dense" if k is None else "sparse"
+        raise InsbankError(f"the saved history is not that of a {kind} PIBE (knn={self.knn!r}; this round needs {kind} AP): "
+                           f"it lacks {[a for a in need if not hasattr(self, a)]}; continue with the knn the bank was evolved "
+                           f"with{', or raise dense_limit_gb' if self.knn == 'auto' else ''}, or fit again")
 
 # %% ../nbs/06_pibe.ipynb
 @patch
@@ -140,12 +184,8 @@ def partial_fit(self:PIBE, X, quality=None):
     if not hasattr(self, "bank_"): return self.fit(X, quality)
     self._check_params()
     X, q = self._check_input(X, quality)
-    if self.params_["use_history"]:
-        need = _DENSE_HIST if self.knn is None else _SPARSE_HIST
-        if not all(hasattr(self, a) for a in need):
-            raise InsbankError(f"the saved history is not that of a {'dense' if self.knn is None else 'sparse'} PIBE "
-                               f"(knn={self.knn!r}): it lacks {[a for a in need if not hasattr(self, a)]}; "
-                               f"continue with the knn the bank was evolved with, or fit again")
+    step = self.chunk_size or len(X)
+    self._check_history(self._round_knn(len(self.bank_) + min(step, len(X))))    # before any work
     step = self.chunk_size or len(X)
     for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
     return self
@@ -165,7 +205,10 @@ def _round(self:PIBE, X, q, first):
     hist = P["use_history"] and not first
     self.preference_ = preference_value(cand_X, P["preference"])
     pref = self.preference_ * (1 - P["quality_preference"] * minmax(cand_q)) if P["quality_preference"] else self.preference_
-    res, rep = (self._ap_dense if self.knn is None else self._ap_sparse)(cand_X, X, hist, w if P["mass"] else None, pref)
+    k = self._round_knn(len(cand_X))
+    if hist: self._check_history(k)
+    self.knn_round_ = k                          # None: this round ran dense
+    res, rep = (self._ap_dense if k is None else self._ap_sparse)(cand_X, X, hist, w if P["mass"] else None, pref)
     code_later = P["variant"] == "code" and not first
     scores = combine(rep, cand_q, P["mode"], P["gamma"],
                      rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
@@ -178,7 +221,8 @@ def _round(self:PIBE, X, q, first):
     if P["mass"]: self.bank_mass_ = carry_mass(cand_X, w, keep)   # what each bank item now stands for
     if P["use_history"]:
         # the next round puts the bank first in this order, so its rows/columns of R are kept in this order
-        if self.knn is None:
+        for a in (_SPARSE_HIST if k is None else _DENSE_HIST): self.__dict__.pop(a, None)   # one kind of history at a time
+        if k is None:
             self.R_rows_ = np.ascontiguousarray(res.R[keep]); self.R_cols_ = np.ascontiguousarray(res.R[:, keep])
             self.r_median_ = float(stream_median(res.R)) if P["variant"] == "paper" else None   # = np.median(R), no copy
             self.cand_X_, self.bank_pos_ = cand_X, keep   # where the bank sits among this round's candidates
@@ -214,8 +258,8 @@ def _ap_dense(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
 @patch
 def _ap_sparse(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
     "Sparse AP on the kNN graph of the candidates (preference `pref`, rows weighted by `w`; history from the sparse state when `hist`); returns (result, rep)."
-    self.knn_used_ = min(int(self.knn), len(cand_X) - 1)
-    g = knn_graph(cand_X, self.knn_used_, preference=pref)
+    self.knn_used_ = min(int(self.knn_round_), len(cand_X) - 1)
+    g = knn_graph(cand_X, self.knn_used_, preference=pref, neighbours=self.neighbours)
     if w is not None: scale_rows(g, w)
     H = off = None
     if hist:

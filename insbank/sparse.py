@@ -12,6 +12,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from .core import InsbankError
 from .ap import _converged
+from .neighbours import nearest_neighbours
 
 # %% auto 0
 __all__ = ['HISTORY_VARIANTS', 'SparseGraph', 'scale_rows', 'graph_from_edges', 'knn_graph', 'SparseAPResult',
@@ -119,10 +120,12 @@ def _edge_sims(X, rows, cols, block=1 << 14):
     return out
 
 def knn_graph(
-    X,                  # embeddings (n, d)
-    k:int,              # neighbours per point, 1..n-1 (n-1: the complete graph)
-    preference=0.0,     # self-loop value (the dense path's diagonal is 0)
-    block:int|None=None, # rows per block (default: about 2**25 / n)
+    X,                    # embeddings (n, d)
+    k:int,                # neighbours per point, 1..n-1 (n-1: the complete graph)
+    preference=0.0,       # self-loop value (the dense path's diagonal is 0)
+    block:int|None=None,  # exact search: rows per block (default: about 2**25 / n)
+    neighbours:str="exact", # how the neighbours are found: "exact", or FAISS's "hnsw", "ivf", "flat", or "auto" (`insbank.neighbours`)
+    **ann,                # options of the approximate search (nprobe, ef_search, M, nlist)
 ) -> SparseGraph:
     "Symmetrised k-nearest-neighbour graph with S = -euclidean distance on the edges and the preference on the self-loops."
     X = np.asarray(X)
@@ -132,15 +135,7 @@ def knn_graph(
         raise InsbankError(f"embeddings contain NaN or inf in rows {np.flatnonzero(~np.isfinite(X).all(1))[:10].tolist()}")
     p = _check_preference(preference, n)
     X = np.ascontiguousarray(X, dtype=np.float32)
-    sq = np.einsum("ij,ij->i", X, X, dtype=np.float64).astype(np.float32)
-    block = block or max(16, (1 << 25) // n)
-    nbr = np.empty((n, k), dtype=np.int64)
-    for lo in range(0, n, block):
-        hi = min(lo + block, n)
-        d2 = X[lo:hi] @ X.T                     # ||x_j||^2 - 2 x_i.x_j: the row's order of ||x_i - x_j||^2
-        d2 *= -2; d2 += sq[None, :]
-        d2[np.arange(hi - lo), np.arange(lo, hi)] = np.inf      # not its own neighbour
-        nbr[lo:hi] = torch.topk(torch.from_numpy(d2), k, dim=1, largest=False, sorted=False).indices.numpy()
+    nbr = nearest_neighbours(X, k, method=neighbours, block=block, **ann)[1]
     r = np.repeat(np.arange(n, dtype=np.int64), k); c = nbr.ravel()
     lo_, hi_ = np.minimum(r, c), np.maximum(r, c)
     u = np.unique(lo_ * n + hi_)
