@@ -13,7 +13,7 @@ import pandas as pd
 # %% auto 0
 __all__ = ['TIMELINE', 'EVAL_SETS', 'HUB_DATASETS', 'FRAME_COLUMNS', 'InsbankError', 'DataError', 'Record', 'read_records',
            'read_hf', 'data_dir', 'Dataset', 'load_hub', 'read_timeline', 'timeline_datasets', 'load_timeline',
-           'load_eval', 'records_frame', 'frame_records', 'content_hash']
+           'load_eval', 'records_frame', 'frame_records', 'content_hash', 'io_error', 'atomic_write']
 
 # %% ../nbs/00_core.ipynb
 class InsbankError(ValueError):
@@ -360,3 +360,55 @@ def content_hash(*parts:str) -> str:
     h = hashlib.sha256()
     for p in parts: h.update(str(p).encode("utf-8")); h.update(b"\0")
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb
+import stat, sys, tempfile
+from contextlib import contextmanager
+
+def io_error(e:OSError, path) -> InsbankError:
+    "An `OSError` as one line naming the file and what to do."
+    what = {28: "the disk is full; free space and run the command again", 13: "permission denied; choose a writable place",
+            30: "the file system is read-only; choose a writable place", 2: "its folder does not exist", 21: "it is a directory; name a file",
+            32: "the reader closed the pipe"}.get(e.errno, e.strerror or str(e))
+    return InsbankError(f"{path}: cannot write: {what}")
+
+@contextmanager
+def atomic_write(
+    path,                 # target file, or "-" for standard output
+    mode:str="w",         # "w" (text, UTF-8) or "wb"
+):
+    "Open `path` for writing so that it appears whole or not at all (see above); yields the file object."
+    if str(path) == "-":
+        f = sys.stdout.buffer if "b" in mode else sys.stdout
+        try: yield f; f.flush()
+        except BrokenPipeError:                      # `... | head`: the reader has what it wanted
+            try: sys.stdout = open(os.devnull, "w")
+            except OSError: pass
+        return
+    path = Path(path)
+    if path.is_symlink(): raise InsbankError(f"{path} is a symbolic link; name the real file (insbank does not write through links)")
+    try: st = path.stat()
+    except FileNotFoundError: st = None
+    if st is not None and stat.S_ISDIR(st.st_mode): raise InsbankError(f"{path} is a directory; name a file inside it")
+    if st is not None and not stat.S_ISREG(st.st_mode):          # a FIFO, a device: written to, never replaced
+        try:
+            with open(path, mode, **({} if "b" in mode else dict(encoding="utf-8"))) as f: yield f
+        except OSError as e: raise io_error(e, path) from None
+        return
+    if not path.parent.is_dir(): raise InsbankError(f"{path}: cannot write: its folder {path.parent} does not exist")
+    try: fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)   # O_EXCL, unique name
+    except OSError as e: raise io_error(e, path) from None
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else dict(encoding="utf-8", newline=""))) as f:
+            yield f
+            f.flush(); os.fsync(f.fileno())
+        if st is not None: os.chmod(tmp, stat.S_IMODE(st.st_mode))
+        else: os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except OSError as e:
+        raise io_error(e, path) from None
+    finally:
+        if os.path.exists(tmp): os.unlink(tmp)
+
+def _umask():
+    m = os.umask(0); os.umask(m); return m
