@@ -4,17 +4,18 @@
 
 # %% ../nbs/07_bank.ipynb 2
 from __future__ import annotations
-import json, os, shutil, time, fcntl, resource
+import json, os, shutil, tempfile, time, fcntl, resource
 from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import insbank
 from fastcore.basics import patch
-from .core import InsbankError, DataError, Record, records_frame, frame_records, content_hash
+from .core import InsbankError, DataError, Record, records_frame, frame_records, content_hash, atomic_write
+from .formats import FORMATS, export_rows, dataset_info
 from .embed import get_embedder, embed, default_cache_dir
 from .quality import get_scorer
-from .pibe import PIBE
+from .pibe import PIBE, PARAMS, RUN_PARAMS
 from .yardstick import bank_yardstick
 
 # %% auto 0
@@ -23,7 +24,8 @@ __all__ = ['BANK_COLUMNS', 'bank_params', 'records_hash', 'InsBank', 'format_inf
 # %% ../nbs/07_bank.ipynb
 BANK_COLUMNS = ["rank", "gid", "id", "source", "dataset", "round", "score", "rep", "quality",
                 "instruction", "input", "output", "conversations", "extra"]
-_RUN_PARAMS = ("engine", "chunk_size", "knn", "off_graph")     # PIBE parameters no preset sets
+_RUN_PARAMS = tuple(RUN_PARAMS)     # PIBE parameters no preset sets (engine, knn, ...): PIBE's own table
+_BEFORE_RUN_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=12.0)   # what a bank made before a run parameter existed ran with
 
 def bank_params(
     bank_size:int,       # m
@@ -41,13 +43,21 @@ def _upgrade_config(cfg:dict) -> dict:
     "A configuration of an older format read as the current one (format 1: the paper's method, no presets)."
     if cfg.get("format") == 1:
         old = dict(cfg["params"]); old["convergence_iter"] = old.get("convergence_iter") or 0
-        cfg = dict(cfg, format=2, params=bank_params(cfg["bank_size"], preset="paper", **old))
-    return cfg
+        cfg = dict(cfg, format=2, params=bank_params(cfg["bank_size"], preset="paper", **{**_BEFORE_RUN_PARAMS, **old}))
+    missing = {k: v for k, v in _BEFORE_RUN_PARAMS.items() if k not in cfg["params"]}
+    return dict(cfg, params={**cfg["params"], **missing}) if missing else cfg
 
 def _write_json(path, obj):
-    tmp = Path(str(path) + ".tmp")
-    tmp.write_text(json.dumps(obj, indent=1, sort_keys=True, default=_jsonable) + "\n")
-    os.replace(tmp, path)
+    with atomic_write(path) as f: f.write(json.dumps(obj, indent=1, sort_keys=True, default=_jsonable) + "\n")
+
+def _create_json(path, obj) -> bool:
+    "Write `path` only if it does not exist, atomically (a link of a whole temporary); False when it already existed."
+    fd, tmp = tempfile.mkstemp(prefix=f".{Path(path).name}.", suffix=".tmp", dir=Path(path).parent)
+    try:
+        with os.fdopen(fd, "w") as f: f.write(json.dumps(obj, indent=1, sort_keys=True, default=_jsonable) + "\n"); f.flush(); os.fsync(f.fileno())
+        try: os.link(tmp, path); return True
+        except FileExistsError: return False
+    finally: os.unlink(tmp)
 
 def _jsonable(o):
     if isinstance(o, (np.integer,)): return int(o)
@@ -80,6 +90,22 @@ def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 # %% ../nbs/07_bank.ipynb
+def _read_json(path:Path):
+    "A bank file's JSON; a missing or damaged file is one line naming it."
+    try: return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError: raise InsbankError(f"{path}: missing; the bank is damaged (restore it from a copy, or remove that round directory and re-add its data)") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise InsbankError(f"{path}: damaged ({e.__class__.__name__}: {str(e).splitlines()[0][:80]}); restore it from a copy, or remove that round directory and re-add its data") from None
+
+def _read_parquet(path:Path) -> pd.DataFrame:
+    try: return pd.read_parquet(path)
+    except FileNotFoundError: raise InsbankError(f"{path}: missing; the bank is damaged (remove that round directory and re-add its data)") from None
+    except Exception as e: raise InsbankError(f"{path}: damaged ({e.__class__.__name__}); remove that round directory and re-add its data") from None
+
+def _round_no(d:Path) -> int:
+    "A round's number, from its directory name (`0003-name`): the name orders the rounds, so it is the one truth."
+    return int(d.name.split("-", 1)[0])
+
 def _slug(name):
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in name)[:60] or "data"
 
@@ -94,7 +120,10 @@ class InsBank:
         self.path = Path(path)
         cfg = self.path / "bank.json"
         if not cfg.exists(): raise InsbankError(f"{self.path} is not an insbank bank (no bank.json); create it with InsBank.create or `insbank init`")
-        self.config = _upgrade_config(json.loads(cfg.read_text()))
+        c = _read_json(cfg)
+        if not isinstance(c, dict) or not {"bank_size", "embedder", "quality", "params"} <= set(c) or not isinstance(c.get("params"), dict):
+            raise InsbankError(f"{cfg}: not an insbank configuration (it needs bank_size, embedder, quality and params); restore it from a copy")
+        self.config = _upgrade_config(c)
 
     @classmethod
     def create(cls,
@@ -105,50 +134,76 @@ class InsBank:
         exist_ok:bool=True,            # reopen an existing bank with the same configuration
         **params,                      # PIBE parameters (preset, preference, mass, knn, ...; see `insbank.pibe.PIBE`)
     ) -> InsBank:
-        "Create an empty bank (or reopen one with the same configuration)."
+        "Create an empty bank, or reopen one whose configuration agrees with every setting given (others keep the bank's)."
         config = dict(format=2, bank_size=int(bank_size), embedder=embedder, quality=quality,
                       params=bank_params(bank_size, **params))
         path = Path(path)
         if (path / "bank.json").exists():
-            old = _upgrade_config(json.loads((path / "bank.json").read_text()))
-            if old != config or not exist_ok:
-                raise InsbankError(f"a bank with another configuration already exists at {path}: {old}")
+            old = cls(path).config
+            given = {**{k: config[k] for k in ("bank_size", "embedder", "quality")},
+                     **{k: config["params"][k] for k in params}}
+            have = {**{k: old[k] for k in ("bank_size", "embedder", "quality")}, **{k: old["params"].get(k) for k in params}}
+            diff = {k: (have[k], v) for k, v in given.items() if have[k] != v}
+            if diff or not exist_ok:
+                raise InsbankError(f"a bank with another configuration already exists at {path} "
+                                   f"({', '.join(f'{k}: {a!r} there, {b!r} asked' for k, (a, b) in diff.items()) or 'exist_ok=False'}); "
+                                   "use another directory, or leave those settings out to continue this bank")
             return cls(path)
         (path / "rounds").mkdir(parents=True, exist_ok=True)
-        _write_json(path / "bank.json", config)
-        return cls(path)
+        if not _create_json(path / "bank.json", config):         # another process created it just now: reopen it
+            return cls.create(path, bank_size, embedder, quality, exist_ok, **params)
+        bank = cls(path); bank.created_ = True
+        return bank
+
+    def discard(self,
+        remove_dir:bool=False, # also remove the bank's directory (when this bank created it)
+    ):
+        "Undo `create` of a bank that has no rounds: remove bank.json, the empty rounds folder and the lock."
+        if self.rounds: raise InsbankError(f"bank {self.path} has rounds; insbank never deletes a bank with data")
+        for p in (self.path / "bank.json", self.path / ".lock"): p.unlink(missing_ok=True)
+        for p in sorted((self.path / "rounds").glob(".tmp-*")): shutil.rmtree(p, ignore_errors=True)
+        for d in ((self.path / "rounds"), self.path) if remove_dir else ((self.path / "rounds"),):
+            try: d.rmdir()
+            except OSError: pass
 
     @property
     def rounds(self):
         "Committed round directories, oldest first."
         d = self.path / "rounds"
-        return sorted(p for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")) if d.exists() else []
+        if not d.exists(): return []
+        return sorted((p for p in d.iterdir() if p.is_dir() and p.name[:4].isdigit() and p.name[4:5] == "-"), key=_round_no)
 
     def meta(self, round=-1):
         "The `meta.json` of a round (default: the latest)."
         rs = self.rounds
         if not rs: raise InsbankError(f"bank {self.path} has no rounds yet: add data with `insbank init`/`evolve`")
-        return json.loads((rs[round] / "meta.json").read_text())
+        return _read_json(rs[round] / "meta.json")
 
     def frame(self, round=-1):
         "The bank after a round (default: the latest) as a DataFrame, best first."
         rs = self.rounds
         if not rs: raise InsbankError(f"bank {self.path} has no rounds yet: add data with `insbank init`/`evolve`")
-        return pd.read_parquet(rs[round] / "bank.parquet")
+        return _read_parquet(rs[round] / "bank.parquet")
 
 # %% ../nbs/07_bank.ipynb
 @contextmanager
 def _locked(path):
     path.mkdir(parents=True, exist_ok=True)
-    with open(path / ".lock", "w") as f:
-        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError: raise InsbankError(f"bank {path} is being written by another process")
+    try: fd = os.open(path / ".lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)   # never through a planted link
+    except OSError as e: raise InsbankError(f"{path / '.lock'}: cannot open the bank's lock file ({e.strerror}); remove it if it is a link") from None
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError: raise InsbankError(f"bank {path} is being written by another process; wait for it to finish") from None
         try: yield
-        finally: fcntl.flock(f, fcntl.LOCK_UN)
+        finally: fcntl.flock(fd, fcntl.LOCK_UN)
+    finally: os.close(fd)
 
 def _load_state(d):
-    st = json.loads((d / "state" / "scalars.json").read_text())
-    for p in sorted((d / "state").glob("*.npy")): st[p.stem] = np.load(p)
+    st = _read_json(d / "state" / "scalars.json")
+    for p in sorted((d / "state").glob("*.npy")):
+        try: st[p.stem] = np.load(p, allow_pickle=False)
+        except (OSError, ValueError, EOFError) as e:
+            raise InsbankError(f"{p}: damaged ({str(e).splitlines()[0][:80]}); remove the round directory {d.name} and re-add its data") from None
     return st
 
 def _save_state(d, state):
@@ -166,6 +221,13 @@ def _check_batch(records, name):
     dup = ids[ids.duplicated()].unique()
     if len(dup): raise DataError(f"dataset {name!r} has duplicate record ids: {list(dup[:10])}")
 
+def _given(a, shape, what, name):
+    "Precomputed embeddings or quality of a dataset, checked against the records they belong to."
+    a = np.asarray(a, dtype=np.float32 if what == "embeddings" else np.float64)
+    if a.ndim != len(shape) or a.shape[0] != shape[0]:
+        raise DataError(f"dataset {name!r}: precomputed {what} have shape {a.shape}, expected {shape[0]} rows (one per record)")
+    return a
+
 # %% ../nbs/07_bank.ipynb
 @patch
 def add(self:InsBank,
@@ -173,6 +235,9 @@ def add(self:InsBank,
     name:str|None=None,      # dataset name (default: the records' source)
     progress:bool=True,      # show progress bars
     log=print,               # where progress lines go
+    embeddings=None,         # precomputed embeddings (n, d) of `records` from the bank's embedder (default: embed them, cached)
+    quality=None,            # precomputed quality scores (n,) from the bank's scorer (default: score them)
+    first:bool=False,        # this must be round 0 (`insbank init`): refused if the bank has rounds by the time the lock is held
 ):
     "Run one PIBE round with `records` and commit it; returns the round directory."
     records = list(records)
@@ -183,20 +248,24 @@ def add(self:InsBank,
         for p in (self.path / "rounds").glob(".tmp-*"): shutil.rmtree(p)      # debris of an interrupted round
         h = records_hash(records)
         for d in self.rounds:
-            meta = json.loads((d / "meta.json").read_text())
+            meta = _read_json(d / "meta.json")
             if meta["input_hash"] == h:
                 log(f"{name}: already in the bank as round {meta['round']} ({d.name}); nothing to do")
                 return d
         prev = self.rounds[-1] if self.rounds else None
-        old = pd.read_parquet(prev / "bank.parquet") if prev else None
+        if first and prev is not None: raise InsbankError(f"bank {self.path} already has {len(self.rounds)} rounds: use `insbank evolve`")
+        old = _read_parquet(prev / "bank.parquet") if prev else None
         if old is not None:
             clash = sorted(set(old["id"]) & {r.id for r in records})
             if clash: raise DataError(f"dataset {name!r}: record ids already in the bank: {clash[:10]}")
         timings = {}
         t = time.time()
-        X = embed(records, get_embedder(cfg["embedder"]), cache_dir=default_cache_dir(), progress=progress)
+        X = embed(records, get_embedder(cfg["embedder"]), cache_dir=default_cache_dir(), progress=progress) if embeddings is None \
+            else _given(embeddings, (len(records), None), "embeddings", name)
         timings["embed_s"] = time.time() - t; t = time.time()
-        q = get_scorer(cfg["quality"]).score(records)
+        if quality is None and cfg["quality"] == "precomputed":
+            raise DataError(f"dataset {name!r}: this bank takes precomputed quality scores; pass quality= (or --embeddings with a quality column)")
+        q = get_scorer(cfg["quality"]).score(records) if quality is None else _given(quality, (len(records),), "quality", name)
         timings["quality_s"] = time.time() - t; t = time.time()
         pibe = PIBE(cfg["bank_size"], **cfg["params"])
         if prev is None:
@@ -208,7 +277,7 @@ def add(self:InsBank,
         else:
             st = _load_state(prev)
             pibe.load_state_dict(st)
-            n_seen0, rnd = int(st["n_seen_"]), json.loads((prev / "meta.json").read_text())["round"] + 1
+            n_seen0, rnd = int(st["n_seen_"]), _round_no(prev) + 1      # from the directory name, which orders the rounds
             log(f"{name}: round {rnd} over {len(old)} bank + {len(records)} new records")
             pibe.partial_fit(X, q)
         timings["pibe_s"] = time.time() - t
@@ -229,6 +298,7 @@ def add(self:InsBank,
             round=rnd, name=name, input_hash=h, parent=prev.name if prev else None, n_new=len(records),
             n_candidates=int(len(pibe.candidates_)) if pibe.chunk_size is None else None,
             bank_size=len(bank), n_iter=int(pibe.n_iter_), converged=bool(pibe.converged_),
+            ap="dense" if pibe.knn_round_ is None else f"sparse k={pibe.knn_used_} ({pibe.neighbours} neighbours)",
             config=cfg, insbank_version=insbank.__version__,
             added=int((bank["round"] == rnd).sum()), dropped=0 if old is None else int((~old["gid"].isin(bank["gid"])).sum()),
             yardstick=yard),
@@ -252,7 +322,7 @@ def _yardstick(self:InsBank,
     parts, names, rnds = [], [], []
     for i, d in enumerate(self.rounds):
         if not (d / "seen.npy").exists(): return None
-        parts.append(np.load(d / "seen.npy")); names.append(json.loads((d / "meta.json").read_text())["name"]); rnds.append(i)
+        parts.append(np.load(d / "seen.npy")); names.append(_read_json(d / "meta.json")["name"]); rnds.append(i)
     parts.append(seen_new); names.append(name); rnds.append(len(rnds))
     X = np.concatenate(parts).astype(np.float32)
     y = bank_yardstick(X, bank["gid"].to_numpy(), sources=np.repeat(names, [len(a) for a in parts]),
@@ -270,30 +340,27 @@ def top(self:InsBank, b:int|None=None, round:int=-1):
     if b is not None and b > len(df): raise InsbankError(f"budget {b} is larger than the bank ({len(df)} items)")
     return df if b is None else df.iloc[:b]
 
-def _sharegpt(rec):
-    turns = rec.conversations
-    if not turns:
-        human = rec.instruction + (("\n\n" + rec.input) if rec.input else "")
-        turns = [{"from": "human", "value": human}, {"from": "gpt", "value": rec.output}]
-    return {"id": rec.id, "conversations": turns}
-
 @patch
 def export(self:InsBank,
-    out,                    # output file
+    out,                    # output file, or "-" for standard output
     b:int|None=None,        # budget: the best `b` items (default all)
-    fmt:str="alpaca",       # "alpaca" (JSONL) or "sharegpt" (JSON)
+    fmt:str="alpaca",       # one of `insbank.formats.FORMATS`: "messages", "prompt-completion", "sharegpt" (JSON) or "alpaca"
+    info:bool=True,         # also write LLaMA-Factory's dataset_info.json beside the export (merged with one already there)
 ):
-    "Write the best `b` items for a trainer; returns the path."
-    recs = frame_records(self.top(b))
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(str(out) + ".tmp")
-    if fmt == "alpaca":
-        with open(tmp, "w", encoding="utf-8") as f:
-            for r in recs: f.write(json.dumps({"instruction": r.instruction, "input": r.input, "output": r.output}, ensure_ascii=False) + "\n")
-    elif fmt == "sharegpt":
-        tmp.write_text(json.dumps([_sharegpt(r) for r in recs], ensure_ascii=False, indent=1), encoding="utf-8")
-    else: raise InsbankError(f"unknown export format {fmt!r}: use 'alpaca' or 'sharegpt'")
-    os.replace(tmp, out)
+    "Write the best `b` items for a trainer, every turn and the system prompt kept; returns the path."
+    if fmt not in FORMATS: raise InsbankError(f"unknown export format {fmt!r}: use one of {list(FORMATS)}")
+    rows = export_rows(frame_records(self.top(b)), fmt)
+    if str(out) != "-": Path(out).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(out) as f:
+        if fmt == "sharegpt": f.write(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
+        else:
+            for r in rows: f.write(json.dumps(r, ensure_ascii=False) + "\n")
+    out = Path(out)
+    if info and str(out) != "-" and out.is_file() and fmt != "prompt-completion":
+        f = out.parent / "dataset_info.json"
+        try: have = json.loads(f.read_text()) if f.exists() else {}
+        except (json.JSONDecodeError, UnicodeDecodeError): raise InsbankError(f"{f}: not valid JSON; fix or delete it, or export with info=False") from None
+        with atomic_write(f) as o: o.write(json.dumps({**have, **dataset_info(out.name.split(".")[0], out.name, fmt)}, indent=1) + "\n")
     return out
 
 # %% ../nbs/07_bank.ipynb
@@ -302,8 +369,8 @@ def info(self:InsBank):
     "Summary of the bank: configuration, rounds, sources and score distributions of the latest bank."
     rounds = []
     for d in self.rounds:
-        meta = json.loads((d / "meta.json").read_text())
-        run = json.loads((d / "run.json").read_text()) if (d / "run.json").exists() else {}
+        meta = _read_json(d / "meta.json")
+        run = _read_json(d / "run.json") if (d / "run.json").exists() else {}
         rounds.append(dict(round=meta["round"], dir=d.name, dataset=meta["name"], new=meta["n_new"],
                            added=meta["added"], dropped=meta["dropped"], bank=meta["bank_size"],
                            n_iter=meta["n_iter"], **_yard_cols(meta.get("yardstick")),

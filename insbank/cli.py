@@ -4,10 +4,11 @@
 
 # %% ../nbs/08_cli.ipynb 2
 from __future__ import annotations
-import argparse, json, sys, time
+import argparse, json, os, sys, time
 from pathlib import Path
 import insbank
 from .core import InsbankError
+from .formats import FORMATS
 
 # %% auto 0
 __all__ = ['cmd_init', 'cmd_evolve', 'cmd_top', 'cmd_export', 'cmd_info', 'plot_info', 'cmd_timeline', 'cmd_select', 'cmd_embed',
@@ -19,10 +20,16 @@ def _pref(v:str):
     try: return float(v)
     except ValueError: return v
 
+def _knn(v:str):
+    "--knn: auto, none (dense) or a number of neighbours."
+    if v.lower() in ("auto", "none", "dense"): return "auto" if v.lower() == "auto" else "dense"
+    try: return int(v)
+    except ValueError: raise argparse.ArgumentTypeError(f"{v!r}: use auto, none or a number of neighbours") from None
+
 def _pibe_args(p):
     "PIBE's parameters as flags, derived from its own table (`PARAMS`, `PRESETS`) and docments: nothing is copied."
     from fastcore.docments import docments
-    from insbank.pibe import PIBE, PARAMS, PRESETS
+    from insbank.pibe import PIBE, PARAMS, PRESETS, RUN_PARAMS, NEIGHBOURS
     doc = docments(PIBE.__init__)
     g = p.add_argument_group("PIBE parameters, fixed when the bank is created (`init`); unset ones take the preset's value")
     g.add_argument("--preset", choices=sorted(PRESETS), default="insbank", help=doc["preset"])
@@ -34,17 +41,20 @@ def _pibe_args(p):
         if isinstance(v, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
         elif name in ("variant", "mode"): g.add_argument(flag, dest=name, choices=["paper", "code"] if name == "variant" else ["mul", "add"], default=None, help=h)
         else: g.add_argument(flag, dest=name, type=_pref if name == "preference" else type(v), default=None, help=h)
-    g.add_argument("--chunk-size", type=int, default=None, help=doc["chunk_size"])
-    g.add_argument("--knn", type=int, default=None, help=doc["knn"])
-    g.add_argument("--engine", default="auto", help="AP engine: auto, numpy, numba, torch")
+    for name, (default, _ok, _want, h) in RUN_PARAMS.items():     # how rounds run: the same table, no preset
+        flag, h = "--" + name.replace("_", "-"), f"{h} (default: {default})"
+        if isinstance(default, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
+        elif name == "neighbours": g.add_argument(flag, dest=name, choices=NEIGHBOURS, default=None, help=h)
+        else: g.add_argument(flag, dest=name, type={"knn": _knn, "chunk_size": int, "dense_limit_gb": float}.get(name, str), default=None, help=h)
     p.add_argument("--embedder", default="minilm", help="minilm (offline all-MiniLM-L6-v2), hash[:dim], st:<model>, hf:<path>")
     p.add_argument("--quality", default="heuristic", help="heuristic, column:<field>, deita-quality:<path>")
 
 def _params(a):
     "The PIBE parameters given on the command line (unset ones left to the preset)."
-    from insbank.pibe import PARAMS
-    out = dict(preset=a.preset, chunk_size=a.chunk_size, knn=a.knn, engine=a.engine)
-    return {**out, **{k: getattr(a, k) for k in PARAMS if getattr(a, k) is not None}}
+    from insbank.pibe import PARAMS, RUN_PARAMS
+    given = {k: getattr(a, k) for k in (*PARAMS, *RUN_PARAMS) if getattr(a, k) is not None}
+    if given.get("knn") == "dense": given["knn"] = None                  # --knn none: dense AP every round
+    return dict(preset=a.preset, **given)
 
 def _mapping(pairs) -> dict:
     "`--map ours=theirs` options as a field mapping."
@@ -96,18 +106,48 @@ def _log(a):
     "Progress lines: to stdout, or to stderr when stdout carries `--json`."
     return (lambda s: print(s, file=sys.stderr)) if getattr(a, "json", False) else print
 
+def _precomputed(a, recs, embedder:str, quality:str):
+    "Embeddings (and quality) of `recs` from `--embeddings` (an `insbank embed` folder or a Parquet file), or from the data file itself when it is Parquet with an `embedding` column; (None, None) otherwise."
+    src = getattr(a, "embeddings", None)
+    if src is None and not a.data.startswith("hub:") and Path(a.data).suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+        if "embedding" in pq.read_schema(a.data).names: src = a.data
+    if src is None:
+        if quality == "precomputed": raise InsbankError("quality is 'precomputed': give --embeddings with a quality column")
+        return None, None
+    from insbank.precompute import read_embeddings, match_embeddings
+    X, q = match_embeddings(recs, read_embeddings(src))
+    man = Path(src) / "manifest.json"
+    job = json.loads(man.read_text()) if man.is_file() else {}
+    if job.get("embedder", embedder) != embedder:
+        raise InsbankError(f"{src} was embedded with {job['embedder']!r} but this run uses {embedder!r}; embed with the same embedder")
+    if quality == "precomputed":
+        if q is None: raise InsbankError(f"{src} has no quality column, and quality is 'precomputed'")
+        return X, q
+    return X, (q if job.get("quality") == quality else None)
+
+def _add(a, bank, first=False):
+    "Read DATA and add it to `bank` as one round (precomputed vectors when there are any)."
+    recs = _read(a)
+    X, q = _precomputed(a, recs, bank.config["embedder"], bank.config["quality"])
+    return bank.add(recs, _name(a), progress=not (a.quiet or a.json), log=_log(a), embeddings=X, quality=q, first=first)
+
 def cmd_init(a):
     from insbank.bank import InsBank
     if a.size is None: raise InsbankError("init needs the bank size: --size M (or `size: M` in --config)")
+    existed = Path(a.bank).exists()
     bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_params(a))
     if bank.rounds: raise InsbankError(f"bank {a.bank} already has {len(bank.rounds)} rounds: use `insbank evolve`")
-    d = bank.add(_read(a), _name(a), progress=not (a.quiet or a.json), log=_log(a))
+    try: d = _add(a, bank, first=True)
+    except BaseException:
+        if getattr(bank, "created_", False): bank.discard(remove_dir=not existed)   # a failed init leaves nothing behind
+        raise
     _emit(a, _round_obj(bank, d), f"bank {a.bank}: round {d.name}")
 
 def cmd_evolve(a):
     from insbank.bank import InsBank
     bank = InsBank(a.bank)
-    d = bank.add(_read(a), _name(a), progress=not (a.quiet or a.json), log=_log(a))
+    d = _add(a, bank)
     _emit(a, _round_obj(bank, d), f"bank {a.bank}: round {d.name}")
 
 def cmd_top(a):
@@ -121,8 +161,8 @@ def cmd_top(a):
 
 def cmd_export(a):
     from insbank.bank import InsBank
-    out = InsBank(a.bank).export(a.out, a.b, a.format)
-    _emit(a, dict(out=str(out), format=a.format, b=a.b), f"wrote {out}")
+    out = InsBank(a.bank).export(a.out, a.b, a.format, info=a.info)
+    if a.out != "-": _emit(a, dict(out=str(out), format=a.format, b=a.b), f"wrote {out}")
 
 def cmd_info(a):
     from insbank.bank import InsBank, format_info
@@ -176,8 +216,9 @@ def cmd_select(a):
     sel = get_selector(a.method)
     recs = _read(a)
     if a.m > len(recs): raise InsbankError(f"budget {a.m} is larger than the dataset ({len(recs)} records)")
-    X = embed(recs, get_embedder(a.embedder), cache_dir=a.cache or default_cache_dir(), progress=not a.quiet)
-    q = get_scorer(a.quality).score(recs)
+    X, q = _precomputed(a, recs, a.embedder, a.quality)
+    if X is None: X = embed(recs, get_embedder(a.embedder), cache_dir=a.cache or default_cache_dir(), progress=not a.quiet)
+    if q is None: q = get_scorer(a.quality).score(recs)
     ranking = sel.fit(X, q).select(a.m)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:
@@ -273,6 +314,8 @@ def build_parser(
         s.add_argument("--limit", type=int, default=0, help="use a seeded random sample of this many records (0: all)")
         s.add_argument("--seed", type=int, default=0, help="seed of that sample")
         s.add_argument("--quiet", action="store_true", help="no progress bars"); run_args(s)
+        s.add_argument("--embeddings", metavar="PATH", default=None, help="precomputed embeddings (and quality) of DATA: an `insbank embed` "
+                       "folder or a Parquet file with id and embedding columns (a Parquet DATA with an embedding column is used by itself)")
     def run_args(s):
         s.add_argument("--device", default=None, help="device of the embedding model: cpu, cuda, cuda:1, mps (default: $INSBANK_DEVICE, else cuda if present)")
         s.add_argument("--batch-size", type=int, default=None, help="texts per forward pass of the embedding model (default: $INSBANK_BATCH_SIZE, else the model's)")
@@ -286,9 +329,12 @@ def build_parser(
     s = cmd("top", "show the best b items: score = quality x rep, rep = representation, quality = quality score", cmd_top)
     s.add_argument("bank"); s.add_argument("-b", type=int, default=10, help="budget"); json_arg(s, "JSON lines instead of a table")
     s = cmd("export", "write the best b items for a trainer", cmd_export)
-    s.add_argument("bank"); s.add_argument("out", help="output file")
+    s.add_argument("bank"); s.add_argument("out", help="output file, or - for standard output")
     s.add_argument("-b", type=int, default=None, help="budget (default: the whole bank)")
-    s.add_argument("--format", default="alpaca", choices=["alpaca", "sharegpt"], help="Alpaca JSONL or ShareGPT JSON"); json_arg(s)
+    s.add_argument("--format", default="alpaca", choices=FORMATS, help="messages (role/content JSONL: TRL, OpenAI chat), prompt-completion "
+                   "(JSONL), sharegpt (JSON) or alpaca (JSONL with system and history); every turn is kept")
+    s.add_argument("--no-dataset-info", dest="info", action="store_false", help="do not write LLaMA-Factory's dataset_info.json beside OUT")
+    json_arg(s)
     s = cmd("info", "rounds, sizes, coverage, sources and score distributions", cmd_info)
     s.add_argument("bank"); json_arg(s)
     s.add_argument("--plot", metavar="DIR", default=None, help="also write PNGs of the source mix per round and the score distributions to DIR")
@@ -330,6 +376,14 @@ def main(argv=None):
     try: a.func(a)
     except InsbankError as e:
         print(f"insbank {a.cmd}: error: {e}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:                   # `insbank top ... | head`: the reader has what it wanted
+        try: sys.stdout = open(os.devnull, "w")
+        except OSError: pass
+        return 0
+    except OSError as e:                      # a full disk, a permission, a vanished file: one line naming it
+        where = e.filename or "a file"
+        print(f"insbank {a.cmd}: error: {where}: {e.strerror or e} (committed rounds are intact; fix this and run the command again)", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"insbank {a.cmd}: interrupted; committed rounds are intact, run the same command again to resume", file=sys.stderr)
