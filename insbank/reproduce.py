@@ -12,7 +12,7 @@ from .core import InsbankError
 # %% auto 0
 __all__ = ['CHECKS', 'repo_root', 'discover', 'register_check', 'check_metrics', 'check_fidelity_metrics', 'lm_common_problems',
            'check_downstream', 'check_ordering', 'check_combination', 'check_ila_claim', 'check_adg_claim',
-           'self_check', 'load_pool', 'pool_arrays', 'reproduce']
+           'self_check', 'load_pool', 'pool_arrays', 'peak_rss_bytes', 'peak_rss_gib', 'reset_peak_rss', 'reproduce']
 
 # %% ../nbs/10_reproduce.ipynb
 def repo_root(root=None) -> Path:
@@ -330,6 +330,27 @@ def pool_arrays(
     from concurrent.futures import ProcessPoolExecutor
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as ex:
         return ex.submit(_pool_arrays, n, list(seeds), complexity, kw).result()
+
+# %% ../nbs/10_reproduce.ipynb
+def peak_rss_bytes() -> int:
+    "Peak resident set size of this process in bytes, since start or the last `reset_peak_rss` (VmHWM; ru_maxrss without /proc)."
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+def peak_rss_gib() -> float:
+    "`peak_rss_bytes` in GiB: the `peak_rss_gib` every experiment writes into its metrics.json."
+    return peak_rss_bytes() / 2**30
+
+def reset_peak_rss() -> bool:
+    "Reset the peak resident set to the current one (Linux >= 4.0); False where that is not allowed."
+    try:
+        with open("/proc/self/clear_refs", "w") as f: f.write("5")
+        return True
+    except OSError: return False
 
 # %% ../nbs/10_reproduce.ipynb
 def _params(nb_path, name, full, root):
