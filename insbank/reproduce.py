@@ -368,17 +368,18 @@ def _declared(nb_path):
     except Exception: return set()
 
 def _write_index(out, entries):
-    order = sorted(entries.values(), key=lambda e: e["experiment"])
+    order = [{k: v for k, v in e.items() if k not in _RUN_KEYS} for e in sorted(entries.values(), key=lambda e: e["experiment"])]
     (out / "index.json").write_text(json.dumps(order, indent=2) + "\n")
-    lines = ["# Experiments", "", "Written by `insbank reproduce` (insbank.reproduce). Wall time is of the papermill run; "
-             "peak memory is the kernel's peak resident set size as the notebook reports it (`peak_rss_gib` in metrics.json).", "",
-             "| experiment | notebook | parameters | wall time (s) | peak memory (GiB) | status | outputs |", "|---|---|---|---|---|---|---|"]
+    lines = ["# Experiments", "", "Written by `insbank reproduce` (insbank.reproduce). The wall time of each papermill run and the "
+             "kernel's peak memory change on every run: they are in `<experiment>/run.json`, not here.", "",
+             "| experiment | notebook | parameters | status | outputs |", "|---|---|---|---|---|"]
     for e in order:
         outs = ", ".join(f"[{f}]({e['experiment']}/{f})" for f in e["outputs"])
-        mem = f"{e['peak_rss_gib']:.2f}" if _num(e.get("peak_rss_gib")) else "n/a"
         lines.append(f"| {e['experiment']} | [{e['experiment']}.ipynb]({e['experiment']}/{e['experiment']}.ipynb) | {e['parameters']} "
-                     f"| {e['wall_s']:.1f} | {mem} | {e['status']} | {outs} |")
+                     f"| {e['status']} | {outs} |")
     (out / "index.md").write_text("\n".join(lines) + "\n")
+
+_RUN_KEYS = ("wall_s", "peak_rss_gib")   # change on every run: written to <name>/run.json, kept out of the index
 
 _VOLATILE = ("start_time", "end_time", "duration", "exception")
 
@@ -444,6 +445,7 @@ def reproduce(
             outputs = sorted(str(p.relative_to(od)) for p in od.rglob("*") if p.is_file() and p.name != f"{name}.ipynb")
             e = dict(experiment=name, notebook=str(nb.relative_to(repo_root(root))), parameters=plabel, wall_s=round(wall, 2),
                      peak_rss_gib=_peak(od), status=status, outputs=outputs, error=err, problems=problems)
+            (od / "run.json").write_text(json.dumps({k: e[k] for k in _RUN_KEYS}, indent=2) + "\n")
             entries[name] = e; results.append(e)
             _write_index(out, entries)
             log(f"[reproduce] {name}: {status} in {wall:.1f}s" + (f" ({err})" if err else "") + "".join(f"\n    {p}" for p in problems))
