@@ -10,7 +10,7 @@ MAIN_DATA ?= data
 BANK ?= banks/main
 export INSBANK_DATA := $(abspath $(DATA))
 
-.PHONY: setup main test test-fast check-sync experiments experiments-full bench bench-evolution bench-sparse clean-banks
+.PHONY: setup main test test-fast test-slow check-sync experiments experiments-full bench bench-evolution bench-sparse clean-banks
 
 $(BIN)/insbank: settings.ini setup.py .ci/constraints.txt
 	bash .ci/setup $(VENV)
@@ -29,6 +29,11 @@ test-fast: setup
 	$(BIN)/pytest -q tests
 
 test: check-sync test-fast experiments-smoke
+
+# the notebook cells flagged `#| slow` (settings.ini: tst_flags = slow), which test-fast skips: kernels started by
+# papermill, whole-pipeline runs. Not part of `make test`; run it before a release or after touching those notebooks.
+test-slow: setup
+	$(BIN)/nbdev_test --n_workers 2 --flags slow
 
 experiments-smoke: setup
 	$(BIN)/insbank reproduce --out build/reports-smoke --check

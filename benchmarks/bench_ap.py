@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse, csv, gc, inspect, json, os, platform, subprocess, sys, time, warnings
 from pathlib import Path
 import numpy as np
+from insbank.reproduce import peak_rss_bytes, reset_peak_rss
 
 ENGINES = ("sklearn", "numpy", "numba", "torch")
 
@@ -33,22 +34,6 @@ ENGINES = ("sklearn", "numpy", "numba", "torch")
 def _rss():
     "Current resident set size in bytes."
     with open("/proc/self/statm") as f: return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-def _peak_rss():
-    "Peak resident set size of this process in bytes since start or the last `_reset_peak` (VmHWM; ru_maxrss without /proc)."
-    try:
-        with open("/proc/self/status") as f:
-            return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
-    except (OSError, StopIteration):
-        import resource
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-def _reset_peak():
-    "Reset the peak resident set to the current one (Linux >= 4.0); False where that is not allowed."
-    try:
-        with open("/proc/self/clear_refs", "w") as f: f.write("5")
-        return True
-    except OSError: return False
 
 def make_S(n, dim=64, seed=0):
     "Float32 similarity matrix of n random unit vectors, diagonal (preference) 0."
@@ -143,14 +128,14 @@ def child(engine, n, iters):
     if engine == "sklearn": S = S.astype(np.float64)
     gc.collect()
     rss1 = _rss()
-    reset = _reset_peak()       # without it the peak may be an earlier one (imports, warm-up): an upper bound
+    reset = reset_peak_rss()       # without it the peak may be an earlier one (imports, warm-up): an upper bound
     if engine == "sklearn": _sklearn_fit(S, iters)
     else:
         from insbank.ap import affinity_propagation
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             affinity_propagation(S, max_iter=iters, convergence_iter=None, engine=engine)
-    print(json.dumps(dict(engine=engine, n=n, rss_before_S=rss0, rss_after_S=rss1, peak=_peak_rss(), peak_reset=reset)))
+    print(json.dumps(dict(engine=engine, n=n, rss_before_S=rss0, rss_after_S=rss1, peak=peak_rss_bytes(), peak_reset=reset)))
 
 def peak_memory(engine, n, iters=2):
     "Peak bytes of `engine` on N = n, measured in a fresh subprocess: (extra over S, total with S)."
@@ -190,7 +175,7 @@ def main(argv=None):
     bw_copy = copy_bandwidth()
     rows, peaks = [], {}
     for n in a.n:
-        gc.collect(); _reset_peak(); rss0 = _rss()
+        gc.collect(); reset_peak_rss(); rss0 = _rss()
         S = make_S(n); R = np.zeros_like(S); A = np.zeros_like(S)
         bw_stream = stream_bandwidth(S, R, A)
         floor = 20 * n * n / max(bw_copy, bw_stream)
@@ -201,7 +186,7 @@ def main(argv=None):
         for e in a.engines:
             times[e] = run_engine(e, S, S64, R, A, a.iters)
             print(f"  {e:8s} {times[e][0]:.4f} s/iter (total/iters {times[e][1]:.4f})", flush=True)
-        grown = _peak_rss() - rss0
+        grown = peak_rss_bytes() - rss0
         print(f"  peak growth of this process during N={n}: {grown / 2**30:.2f} GiB = {grown / n**2:.2f} N^2 "
               f"(S, R, A{', float64 S' if S64 is not None else ''} and the engines' temporaries)", flush=True)
         peaks[n] = grown

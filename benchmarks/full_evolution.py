@@ -46,12 +46,7 @@ from __future__ import annotations
 import argparse, json, os, pickle, platform, sys, time
 from pathlib import Path
 import numpy as np
-from bench_ap import _peak_rss, _reset_peak
-
-
-def _peak_rss_mib():
-    "Peak resident set of this process (VmHWM) in MiB since start or the last `_reset_peak`."
-    return _peak_rss() / 2**20
+from insbank.reproduce import peak_rss_bytes, reset_peak_rss
 
 
 _SAME = ("data_dir", "bank_size", "knn", "chunk_size", "preset", "variant", "no_history", "max_iter", "convergence_iter", "quality",
@@ -153,14 +148,14 @@ def main(argv=None):
         for lo in range(0, len(recs), step):
             hi = min(lo + step, len(recs)); t = len(rounds)
             if (ds.name, f"{lo}:{hi}") in done: continue
-            _reset_peak()
+            reset_peak_rss()
             t0 = time.perf_counter()
             (pibe.fit if t == 0 else pibe.partial_fit)(X[lo:hi], q[lo:hi])
             ts = time.perf_counter() - t0; select_s += ts
             n = len(pibe.candidates_)
             r = dict(round=t, dataset=ds.name, released=ds.released, items=f"{lo}:{hi}", new=hi - lo, candidates=int(n),
                      edges=int(getattr(pibe, "n_edges_", n * n) if a.knn else n * n), n_iter=int(pibe.n_iter_),
-                     seconds=round(ts, 2), peak_rss_mib=round(_peak_rss_mib(), 1),
+                     seconds=round(ts, 2), peak_rss_mib=round(peak_rss_bytes() / 2**20, 1),
                      new_in_bank=int((pibe.bank_ >= seen).sum()) if t else int(len(pibe.bank_)))
             saved.update({f"bank{t}": pibe.bank_.copy(), f"cand{t}": pibe.candidates_.copy(),
                           f"scores{t}": pibe.scores_.astype(np.float32)})
@@ -178,7 +173,7 @@ def main(argv=None):
                selection_seconds=round(select_s, 1), embed_seconds=round(embed_s, 1), quality_seconds=round(quality_s, 1),
                total_seconds=round(total, 1), resumed_after_round=resumed_after,
                # VmHWM is reset before each round, so the process peak is the largest of the rounds' peaks and what came before
-               peak_rss_mib=round(max([_peak_rss_mib()] + [r['peak_rss_mib'] for r in rounds]), 1),
+               peak_rss_mib=round(max([peak_rss_bytes() / 2**20] + [r['peak_rss_mib'] for r in rounds]), 1),
                machine=dict(cpus=os.cpu_count(), python=platform.python_version(), platform=platform.platform()))
     if not a.embed_only:
         sources = np.array([r.source for _, recs in timeline for r in recs])

@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse, json, os, platform, sys, time
 from pathlib import Path
 import numpy as np
-from full_evolution import _peak_rss_mib, _reset_peak
+from insbank.reproduce import peak_rss_bytes, reset_peak_rss
 
 
 def main(argv=None):
@@ -57,10 +57,10 @@ def main(argv=None):
     pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn)
     rounds = []
     for t, X in enumerate((X0, X1)):
-        _reset_peak(); t0 = time.perf_counter()
+        reset_peak_rss(); t0 = time.perf_counter()
         (pibe.fit if t == 0 else pibe.partial_fit)(X)
         r = dict(round=t, new=len(X), candidates=int(len(pibe.candidates_)), edges=int(pibe.n_edges_), n_iter=int(pibe.n_iter_),
-                 seconds=round(time.perf_counter() - t0, 1), peak_rss_mib=round(_peak_rss_mib(), 1),
+                 seconds=round(time.perf_counter() - t0, 1), peak_rss_mib=round(peak_rss_bytes() / 2**20, 1),
                  new_in_bank=int((pibe.bank_ >= len(X0)).sum()) if t else int(len(pibe.bank_)))
         rounds.append(r); print(json.dumps(r), flush=True)
     n = rounds[-1]["candidates"]

@@ -12,9 +12,8 @@ from .core import InsbankError
 from .lm import format_example, dev_loss
 
 # %% auto 0
-__all__ = ['LM_CHECKS', 'write_tasks', 'run_lm_eval', 'eval_sets', 'evaluate_model', 'proxy_base', 'finetune_evaluate',
-           'split_records', 'LMExperiment', 'lm_experiment', 'lm_common_problems', 'check_downstream', 'check_ordering',
-           'check_combination', 'check_ila_claim', 'check_adg_claim', 'self_check']
+__all__ = ['write_tasks', 'run_lm_eval', 'eval_sets', 'evaluate_model', 'proxy_base', 'finetune_evaluate', 'split_records',
+           'LMExperiment', 'lm_experiment']
 
 # %% ../nbs/12_evaluate.ipynb
 def _mc_choices(outputs, i, n_choices, rng):
@@ -322,91 +321,3 @@ def lm_experiment(
                                seed=seed, cache_dir=cd, device=dev_)
     kw = dict(steps=steps, batch_size=batch_size, lr=lr, max_len=max_len, n_choices=n_choices)
     return LMExperiment(cands, X[keep], q[keep], dev, pre, sets, base, tok, kw, threads)
-
-# %% ../nbs/12_evaluate.ipynb
-def _walk(d, path=""):
-    if isinstance(d, dict):
-        for k, v in d.items(): yield from _walk(v, f"{path}/{k}" if path else str(k))
-    elif isinstance(d, list):
-        for i, v in enumerate(d): yield from _walk(v, f"{path}[{i}]")
-    else: yield path, d
-
-def _isnum(x): return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
-
-def lm_common_problems(metrics:dict, out) -> list:
-    "Problems shared by the model experiments' metrics (ranges of accuracies and losses, listed files)."
-    probs = []
-    for p, v in _walk(metrics):
-        leaf = p.rsplit("/", 1)[-1].split("[")[0]
-        if leaf.endswith(("acc", "acc_norm")) and not (_isnum(v) and 0 <= v <= 1): probs.append(f"{p} = {v!r} outside [0, 1]")
-        if leaf.endswith(("dev_loss", "nll_per_token")) and not (_isnum(v) and v > 0): probs.append(f"{p} = {v!r} is not a positive number")
-    probs += [f"file {f} listed in metrics.json does not exist" for f in metrics.get("files", []) if not (Path(out) / f).exists()]
-    return probs
-
-def _below_base(metrics, runs):
-    b = metrics.get("base_dev_loss")
-    probs = [] if _isnum(b) else [f"base_dev_loss {b!r} is not a number"]
-    return probs + [f"run {r.get('name', i)}: training loss {r.get('train_loss')} not below its start {r.get('train_loss_start')}: training did nothing"
-                    for i, r in enumerate(runs) if not (_isnum(r.get("train_loss")) and _isnum(r.get("train_loss_start"))
-                                                        and r["train_loss"] < r["train_loss_start"])]
-
-def _sizes(runs):
-    return [f"run {r.get('name', i)}: trained on {r.get('n_train')} records, budget {r.get('budget')}"
-            for i, r in enumerate(runs) if "budget" in r and r.get("n_train") != r.get("budget")]
-
-def check_downstream(metrics, out):
-    "Sanity of downstream's metrics."
-    runs = metrics.get("runs") or []
-    return (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
-
-def check_ordering(metrics, out):
-    "Sanity of ordering's metrics."
-    runs = metrics.get("runs") or []
-    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
-    return probs + [f"b = {b}: top and bottom share {o} items" for b, o in (metrics.get("overlap_top_bottom") or {}).items() if o != 0]
-
-def check_combination(metrics, out):
-    "Sanity of combination's metrics."
-    runs, b = metrics.get("runs") or [], metrics.get("budget")
-    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
-    return probs + [f"{k}: overlap {v!r} outside 0..{b}" for k, v in (metrics.get("overlap_with_mul1") or {}).items()
-                    if not (_isnum(v) and 0 <= v <= (b or 0))]
-
-def check_ila_claim(metrics, out):
-    "Sanity of ila_claim's metrics."
-    probs = lm_common_problems(metrics, out)
-    for k in ("r2", "r2_depth", "r2_coverage"):
-        v = metrics.get(k)
-        if not (_isnum(v) and -1e-9 <= v <= 1 + 1e-9): probs.append(f"{k} = {v!r} outside [0, 1]")
-    lo, hi, r2 = metrics.get("r2_ci_low"), metrics.get("r2_ci_high"), metrics.get("r2")
-    if not (_isnum(lo) and _isnum(hi) and _isnum(r2) and lo <= hi): probs.append(f"confidence interval [{lo!r}, {hi!r}] is not an interval")
-    if not (_isnum(metrics.get("n_subsets")) and metrics["n_subsets"] >= 4): probs.append(f"n_subsets {metrics.get('n_subsets')!r}: need >= 4 to fit 3 coefficients")
-    for i, s in enumerate(metrics.get("subsets") or []):
-        for k in ("depth", "coverage"):
-            if not (_isnum(s.get(k)) and 0 < s[k] <= 1): probs.append(f"subset {i}: {k} {s.get(k)!r} outside (0, 1]")
-    return probs
-
-def check_adg_claim(metrics, out):
-    "Sanity of adg_claim's metrics."
-    runs = metrics.get("runs") or []
-    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
-    for k in ("D", "I"):
-        for stat in ("min", "max"):
-            v = (metrics.get("adg") or {}).get(f"{k}_{stat}")
-            if not (_isnum(v) and -1e-9 <= v <= 1 + 1e-9): probs.append(f"ADG {k} {stat} = {v!r} outside [0, 1]")
-    return probs
-
-LM_CHECKS = {"downstream": check_downstream, "ordering": check_ordering, "combination": check_combination,
-             "ila_claim": check_ila_claim, "adg_claim": check_adg_claim}
-
-def _register():
-    from insbank.reproduce import register_check, CHECKS
-    for name, fn in LM_CHECKS.items():
-        if fn not in CHECKS.get(name, []): register_check(name)(fn)
-_register()
-
-def self_check(name:str, out) -> None:
-    "Run the registered checks of experiment `name` on `out/metrics.json`; raise listing every problem."
-    from insbank.reproduce import check_metrics
-    probs = check_metrics(name, out)
-    if probs: raise InsbankError("sanity checks failed:\n  " + "\n  ".join(probs))

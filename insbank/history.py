@@ -12,7 +12,8 @@ from llvmlite import ir
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['cosine_similarity', 'momentum_weights', 'stream_median', 'history_matrix', 'momentum_responsibility']
+__all__ = ['momentum_responsibility', 'cosine_similarity', 'momentum_weights', 'stream_median', 'history_matrix',
+           'history_from_responsibilities']
 
 # %% ../nbs/04_history.ipynb
 def cosine_similarity(
@@ -146,7 +147,7 @@ def history_matrix(
     return H
 
 # %% ../nbs/04_history.ipynb
-def momentum_responsibility(
+def history_from_responsibilities(
     R_prev,                 # last round's responsibilities over its candidates X'_t (n_old, n_old)
     sim,                    # cosine similarities X'_t x X_{t+1} (n_old, n_new)
     bank_pos,               # positions of B_t within X'_t, in the order the new round puts them first
@@ -158,3 +159,5 @@ def momentum_responsibility(
     if R_prev.ndim != 2 or R_prev.shape[0] != R_prev.shape[1]: raise InsbankError(f"R_prev must be square, got {R_prev.shape}")
     med = float(stream_median(R_prev)) if variant == "paper" else None
     return history_matrix(R_prev[bank_pos], R_prev[:, bank_pos], bank_pos, sim, med, variant, **kwargs)
+
+momentum_responsibility = history_from_responsibilities   # the earlier name: it returns the history matrix H_t, not responsibilities

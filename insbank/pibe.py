@@ -4,6 +4,7 @@
 
 # %% ../nbs/06_pibe.ipynb 2
 from __future__ import annotations
+import warnings
 import numpy as np
 from fastcore.basics import patch
 from sklearn.base import BaseEstimator
@@ -270,16 +271,24 @@ def _ap_sparse(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
     return res, sparse_representation_score(res, self.off_graph)
 
 # %% ../nbs/06_pibe.ipynb
-@patch
-def ranking(self:PIBE):
-    "Global ids of the bank, best first."
-    return self.bank_
+@patch(as_prop=True)
+def ranking_(self:PIBE):
+    "Global ids of the last round's candidates, best first (after `fit`/`partial_fit`); the bank is its first `bank_size`."
+    if not hasattr(self, "candidates_"): raise AttributeError("ranking_: PIBE is not fitted (or was restored from a state, which keeps only the bank)")
+    ex = np.isin(self.candidates_, self.exemplars_) if self.params_["exemplars_first"] else None
+    return self.candidates_[rank(self.scores_, first=ex)]
 
 @patch
 def top(self:PIBE, b:int):
     "Global ids of the best `b` items of the bank."
     if b < 0: raise InsbankError(f"budget must be >= 0, got {b}")
     return self.bank_[:b]
+
+@patch
+def ranking(self:PIBE):
+    "Deprecated: the bank, best first; use `bank_` or `top(b)` (`ranking_` ranks every candidate)."
+    warnings.warn("PIBE.ranking() is deprecated: use .bank_ or .top(b) (and .ranking_ for every candidate, best first)", DeprecationWarning, stacklevel=2)
+    return self.bank_
 
 @patch
 def state_dict(self:PIBE):

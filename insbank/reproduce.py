@@ -10,8 +10,9 @@ import insbank
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['CHECKS', 'CHECK_MODULES', 'repo_root', 'discover', 'register_check', 'check_metrics', 'load_pool', 'pool_arrays',
-           'reproduce']
+__all__ = ['CHECKS', 'repo_root', 'discover', 'register_check', 'check_metrics', 'check_fidelity_metrics', 'lm_common_problems',
+           'check_downstream', 'check_ordering', 'check_combination', 'check_ila_claim', 'check_adg_claim',
+           'self_check', 'load_pool', 'pool_arrays', 'peak_rss_bytes', 'peak_rss_gib', 'reset_peak_rss', 'reproduce']
 
 # %% ../nbs/10_reproduce.ipynb
 def repo_root(root=None) -> Path:
@@ -36,16 +37,8 @@ def register_check(name:str):
         return fn
     return deco
 
-CHECK_MODULES = ["insbank.sparse", "insbank.evaluate"]   # modules that register the checks of their own experiments on import
-
-def _load_checks():
-    "Import `CHECK_MODULES` once, so that their `register_check` calls have run."
-    import importlib
-    for m in CHECK_MODULES: importlib.import_module(m)
-
 def check_metrics(name:str, out_dir) -> list:
     "Problems found in `out_dir/metrics.json` of experiment `name` (empty list when sane)."
-    _load_checks()
     p = Path(out_dir) / "metrics.json"
     if not p.exists(): return [f"{p} is missing"]
     try: metrics = json.loads(p.read_text())
@@ -173,6 +166,110 @@ def _check_frontier(metrics, out):
     return probs + _files_exist(metrics, out)
 
 # %% ../nbs/10_reproduce.ipynb
+@register_check("sparse_fidelity")
+def check_fidelity_metrics(metrics:dict, out_dir=None) -> list:
+    "Problems in the metrics of the sparse_fidelity experiment (empty list when sane)."
+    m, rows = metrics.get("m"), metrics.get("results") or []
+    probs = [] if rows else ["no results reported"]
+    if not isinstance(m, int) or m < 1: return probs + [f"m {m!r} is not a positive integer"]
+    for r in rows:
+        tag = f"k={r.get('k')} history={r.get('history')} off_graph={r.get('off_graph')} round={r.get('round')}"
+        if not (isinstance(r.get("overlap"), int) and 0 <= r["overlap"] <= m): probs.append(f"{tag}: overlap {r.get('overlap')!r} outside 0..{m}")
+        for key in ("spearman", "spearman_old", "spearman_new"):
+            v = r.get(key)
+            if (v is not None or key == "spearman") and not (_num(v) and -1 - 1e-9 <= v <= 1 + 1e-9):
+                probs.append(f"{tag}: {key} {v!r} outside [-1, 1]")
+        for key in ("seconds", "peak_mib"):
+            if not (_num(r.get(key)) and r[key] > 0): probs.append(f"{tag}: {key} {r.get(key)!r} is not positive")
+        if (r.get("complete") or r.get("round") == 0 or r.get("history") is False) and _num(r.get("spearman")) \
+                and (r["spearman"] < 0.999 or (r.get("overlap") or 0) < 0.99 * m):
+            probs.append(f"{tag}: overlap {r.get('overlap')}/{m}, spearman {r['spearman']:.4f}, but here sparse must match dense")
+    if out_dir is not None:
+        probs += [f"file {f} listed in metrics.json does not exist" for f in metrics.get("files", []) if not (Path(out_dir) / f).exists()]
+    return probs
+
+# %% ../nbs/10_reproduce.ipynb
+def _walk(d, path=""):
+    if isinstance(d, dict):
+        for k, v in d.items(): yield from _walk(v, f"{path}/{k}" if path else str(k))
+    elif isinstance(d, list):
+        for i, v in enumerate(d): yield from _walk(v, f"{path}[{i}]")
+    else: yield path, d
+
+def lm_common_problems(metrics:dict, out) -> list:
+    "Problems shared by the model experiments' metrics (ranges of accuracies and losses, listed files)."
+    probs = []
+    for p, v in _walk(metrics):
+        leaf = p.rsplit("/", 1)[-1].split("[")[0]
+        if leaf.endswith(("acc", "acc_norm")) and not (_num(v) and 0 <= v <= 1): probs.append(f"{p} = {v!r} outside [0, 1]")
+        if leaf.endswith(("dev_loss", "nll_per_token")) and not (_num(v) and v > 0): probs.append(f"{p} = {v!r} is not a positive number")
+    probs += [f"file {f} listed in metrics.json does not exist" for f in metrics.get("files", []) if not (Path(out) / f).exists()]
+    return probs
+
+def _below_base(metrics, runs):
+    b = metrics.get("base_dev_loss")
+    probs = [] if _num(b) else [f"base_dev_loss {b!r} is not a number"]
+    return probs + [f"run {r.get('name', i)}: training loss {r.get('train_loss')} not below its start {r.get('train_loss_start')}: training did nothing"
+                    for i, r in enumerate(runs) if not (_num(r.get("train_loss")) and _num(r.get("train_loss_start"))
+                                                        and r["train_loss"] < r["train_loss_start"])]
+
+def _sizes(runs):
+    return [f"run {r.get('name', i)}: trained on {r.get('n_train')} records, budget {r.get('budget')}"
+            for i, r in enumerate(runs) if "budget" in r and r.get("n_train") != r.get("budget")]
+
+@register_check("downstream")
+def check_downstream(metrics, out):
+    "Sanity of downstream's metrics."
+    runs = metrics.get("runs") or []
+    return (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+
+@register_check("ordering")
+def check_ordering(metrics, out):
+    "Sanity of ordering's metrics."
+    runs = metrics.get("runs") or []
+    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+    return probs + [f"b = {b}: top and bottom share {o} items" for b, o in (metrics.get("overlap_top_bottom") or {}).items() if o != 0]
+
+@register_check("combination")
+def check_combination(metrics, out):
+    "Sanity of combination's metrics."
+    runs, b = metrics.get("runs") or [], metrics.get("budget")
+    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+    return probs + [f"{k}: overlap {v!r} outside 0..{b}" for k, v in (metrics.get("overlap_with_mul1") or {}).items()
+                    if not (_num(v) and 0 <= v <= (b or 0))]
+
+@register_check("ila_claim")
+def check_ila_claim(metrics, out):
+    "Sanity of ila_claim's metrics."
+    probs = lm_common_problems(metrics, out)
+    for k in ("r2", "r2_depth", "r2_coverage"):
+        v = metrics.get(k)
+        if not (_num(v) and -1e-9 <= v <= 1 + 1e-9): probs.append(f"{k} = {v!r} outside [0, 1]")
+    lo, hi, r2 = metrics.get("r2_ci_low"), metrics.get("r2_ci_high"), metrics.get("r2")
+    if not (_num(lo) and _num(hi) and _num(r2) and lo <= hi): probs.append(f"confidence interval [{lo!r}, {hi!r}] is not an interval")
+    if not (_num(metrics.get("n_subsets")) and metrics["n_subsets"] >= 4): probs.append(f"n_subsets {metrics.get('n_subsets')!r}: need >= 4 to fit 3 coefficients")
+    for i, s in enumerate(metrics.get("subsets") or []):
+        for k in ("depth", "coverage"):
+            if not (_num(s.get(k)) and 0 < s[k] <= 1): probs.append(f"subset {i}: {k} {s.get(k)!r} outside (0, 1]")
+    return probs
+
+@register_check("adg_claim")
+def check_adg_claim(metrics, out):
+    "Sanity of adg_claim's metrics."
+    runs = metrics.get("runs") or []
+    probs = (["no runs"] if not runs else []) + lm_common_problems(metrics, out) + _below_base(metrics, runs) + _sizes(runs)
+    for k in ("D", "I"):
+        for stat in ("min", "max"):
+            v = (metrics.get("adg") or {}).get(f"{k}_{stat}")
+            if not (_num(v) and -1e-9 <= v <= 1 + 1e-9): probs.append(f"ADG {k} {stat} = {v!r} outside [0, 1]")
+    return probs
+
+def self_check(name:str, out) -> None:
+    "Run the registered checks of experiment `name` on `out/metrics.json`; raise listing every problem."
+    probs = check_metrics(name, out)
+    if probs: raise InsbankError("sanity checks failed:\n  " + "\n  ".join(probs))
+
+# %% ../nbs/10_reproduce.ipynb
 _LOADED = {}   # the last universe read by load_pool: key and records
 
 def load_pool(
@@ -235,6 +332,27 @@ def pool_arrays(
         return ex.submit(_pool_arrays, n, list(seeds), complexity, kw).result()
 
 # %% ../nbs/10_reproduce.ipynb
+def peak_rss_bytes() -> int:
+    "Peak resident set size of this process in bytes, since start or the last `reset_peak_rss` (VmHWM; ru_maxrss without /proc)."
+    try:
+        with open("/proc/self/status") as f:
+            return next(int(l.split()[1]) * 1024 for l in f if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        import resource
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+def peak_rss_gib() -> float:
+    "`peak_rss_bytes` in GiB: the `peak_rss_gib` every experiment writes into its metrics.json."
+    return peak_rss_bytes() / 2**30
+
+def reset_peak_rss() -> bool:
+    "Reset the peak resident set to the current one (Linux >= 4.0); False where that is not allowed."
+    try:
+        with open("/proc/self/clear_refs", "w") as f: f.write("5")
+        return True
+    except OSError: return False
+
+# %% ../nbs/10_reproduce.ipynb
 def _params(nb_path, name, full, root):
     import yaml
     if not full: return {}, "defaults"
@@ -250,17 +368,18 @@ def _declared(nb_path):
     except Exception: return set()
 
 def _write_index(out, entries):
-    order = sorted(entries.values(), key=lambda e: e["experiment"])
+    order = [{k: v for k, v in e.items() if k not in _RUN_KEYS} for e in sorted(entries.values(), key=lambda e: e["experiment"])]
     (out / "index.json").write_text(json.dumps(order, indent=2) + "\n")
-    lines = ["# Experiments", "", "Written by `insbank reproduce` (insbank.reproduce). Wall time is of the papermill run; "
-             "peak memory is the kernel's peak resident set size as the notebook reports it (`peak_rss_gib` in metrics.json).", "",
-             "| experiment | notebook | parameters | wall time (s) | peak memory (GiB) | status | outputs |", "|---|---|---|---|---|---|---|"]
+    lines = ["# Experiments", "", "Written by `insbank reproduce` (insbank.reproduce). The wall time of each papermill run and the "
+             "kernel's peak memory change on every run: they are in `<experiment>/run.json`, not here.", "",
+             "| experiment | notebook | parameters | status | outputs |", "|---|---|---|---|---|"]
     for e in order:
         outs = ", ".join(f"[{f}]({e['experiment']}/{f})" for f in e["outputs"])
-        mem = f"{e['peak_rss_gib']:.2f}" if _num(e.get("peak_rss_gib")) else "n/a"
         lines.append(f"| {e['experiment']} | [{e['experiment']}.ipynb]({e['experiment']}/{e['experiment']}.ipynb) | {e['parameters']} "
-                     f"| {e['wall_s']:.1f} | {mem} | {e['status']} | {outs} |")
+                     f"| {e['status']} | {outs} |")
     (out / "index.md").write_text("\n".join(lines) + "\n")
+
+_RUN_KEYS = ("wall_s", "peak_rss_gib")   # change on every run: written to <name>/run.json, kept out of the index
 
 _VOLATILE = ("start_time", "end_time", "duration", "exception")
 
@@ -326,6 +445,7 @@ def reproduce(
             outputs = sorted(str(p.relative_to(od)) for p in od.rglob("*") if p.is_file() and p.name != f"{name}.ipynb")
             e = dict(experiment=name, notebook=str(nb.relative_to(repo_root(root))), parameters=plabel, wall_s=round(wall, 2),
                      peak_rss_gib=_peak(od), status=status, outputs=outputs, error=err, problems=problems)
+            (od / "run.json").write_text(json.dumps({k: e[k] for k in _RUN_KEYS}, indent=2) + "\n")
             entries[name] = e; results.append(e)
             _write_index(out, entries)
             log(f"[reproduce] {name}: {status} in {wall:.1f}s" + (f" ({err})" if err else "") + "".join(f"\n    {p}" for p in problems))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/09_selectors.ipynb 2
 from __future__ import annotations
-import inspect, time
+import inspect, time, warnings
 from dataclasses import dataclass, field
 from functools import partial
 import numpy as np
@@ -49,11 +49,15 @@ class Selector(BaseEstimator):
         else: self.scores_, self.ranking_ = self._fit(X, q, c, w)
         self.n_ = len(X)
         return self
-    def select(self, m:int):
-        "Indices of the best `m` candidates (all of them when `m` exceeds the pool)."
+    def top(self, b:int):
+        "Indices of the best `b` candidates (all of them when `b` exceeds the pool)."
         if not hasattr(self, "ranking_"): raise InsbankError(f"{type(self).__name__} is not fitted: call fit first")
-        if int(m) != m or m < 0: raise InsbankError(f"budget must be a non-negative integer, got {m}")
-        return self.ranking_[:int(m)]
+        if int(b) != b or b < 0: raise InsbankError(f"budget must be a non-negative integer, got {b}")
+        return self.ranking_[:int(b)]
+    def select(self, m:int):
+        "Deprecated name of `top`."
+        warnings.warn(f"{type(self).__name__}.select(m) is deprecated: use .top(m)", DeprecationWarning, stacklevel=2)
+        return self.top(m)
 
 # %% ../nbs/09_selectors.ipynb
 class RandomSelector(Selector):
@@ -336,7 +340,7 @@ def gradual_select(
             ids = np.arange(len(allX)) if getattr(sel, "reselect", False) else np.concatenate([bank, np.arange(n_seen, n_seen + len(X))])
             w = np.concatenate([mass, np.ones(len(X))]) if carry else None
             sel.fit(allX[ids], None if allQ is None else allQ[ids], None if allC is None else allC[ids], sample_weight=w)
-            pos = sel.select(m); new_bank = ids[pos]
+            pos = sel.top(m); new_bank = ids[pos]
             if carry: mass = carry_mass(allX[ids], w, pos)
         dt = time.perf_counter() - t0
         added, dropped = len(np.setdiff1d(new_bank, bank)), len(np.setdiff1d(bank, new_bank))

@@ -16,8 +16,7 @@ from .neighbours import nearest_neighbours
 
 # %% auto 0
 __all__ = ['HISTORY_VARIANTS', 'SparseGraph', 'scale_rows', 'graph_from_edges', 'knn_graph', 'SparseAPResult',
-           'sparse_affinity_propagation', 'sparse_representation_score', 'history_state', 'r_median', 'sparse_history',
-           'check_fidelity_metrics']
+           'sparse_affinity_propagation', 'sparse_representation_score', 'history_state', 'r_median', 'sparse_history']
 
 # %% ../nbs/03b_sparse.ipynb
 @dataclass
@@ -411,32 +410,3 @@ def sparse_history(
     mu = float(np.median(H[~nn])) if (~nn).any() else 0.0
     H[nn] = mu
     return H, (m, np.array([[0, 0], [0, mu]]))
-
-# %% ../nbs/03b_sparse.ipynb
-def check_fidelity_metrics(metrics:dict, out_dir=None) -> list:
-    "Problems in the metrics of the sparse_fidelity experiment (empty list when sane)."
-    m, rows = metrics.get("m"), metrics.get("results") or []
-    probs = [] if rows else ["no results reported"]
-    if not isinstance(m, int) or m < 1: return probs + [f"m {m!r} is not a positive integer"]
-    num = lambda x: isinstance(x, (int, float)) and not isinstance(x, bool) and np.isfinite(x)
-    for r in rows:
-        tag = f"k={r.get('k')} history={r.get('history')} off_graph={r.get('off_graph')} round={r.get('round')}"
-        if not (isinstance(r.get("overlap"), int) and 0 <= r["overlap"] <= m): probs.append(f"{tag}: overlap {r.get('overlap')!r} outside 0..{m}")
-        for key in ("spearman", "spearman_old", "spearman_new"):
-            v = r.get(key)
-            if (v is not None or key == "spearman") and not (num(v) and -1 - 1e-9 <= v <= 1 + 1e-9):
-                probs.append(f"{tag}: {key} {v!r} outside [-1, 1]")
-        for key in ("seconds", "peak_mib"):
-            if not (num(r.get(key)) and r[key] > 0): probs.append(f"{tag}: {key} {r.get(key)!r} is not positive")
-        if (r.get("complete") or r.get("round") == 0 or r.get("history") is False) and num(r.get("spearman")) \
-                and (r["spearman"] < 0.999 or (r.get("overlap") or 0) < 0.99 * m):
-            probs.append(f"{tag}: overlap {r.get('overlap')}/{m}, spearman {r['spearman']:.4f}, but here sparse must match dense")
-    if out_dir is not None:
-        from pathlib import Path
-        probs += [f"file {f} listed in metrics.json does not exist" for f in metrics.get("files", []) if not (Path(out_dir) / f).exists()]
-    return probs
-
-try:
-    from insbank.reproduce import register_check
-    register_check("sparse_fidelity")(check_fidelity_metrics)
-except ImportError: pass
