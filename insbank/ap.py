@@ -11,8 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['ENGINES', 'neg_euclidean_similarity', 'preference_value', 'ap_numpy', 'register_engine', 'APResult',
-           'affinity_propagation']
+__all__ = ['ENGINES', 'neg_euclidean_similarity', 'preference_value', 'check_ap_inputs', 'ap_numpy', 'register_engine',
+           'APResult', 'affinity_propagation']
 
 # %% ../nbs/03_ap.ipynb
 def neg_euclidean_similarity(
@@ -80,6 +80,67 @@ def _all_finite(X, block:int=1 << 20):
     "`np.isfinite(X).all()` for a 2-D array, in row blocks of about `block` elements (no N x N temporary)."
     step = max(1, block // max(1, X.shape[1]))
     return all(bool(np.isfinite(X[lo:lo + step]).all()) for lo in range(0, len(X), step))
+
+# %% ../nbs/03_ap.ipynb
+_F32_MAX = float(np.finfo(np.float32).max)
+
+def _number(v, name, lo, hi, closed=True):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) or not (lo <= v <= hi if closed else lo <= v < hi):
+        raise InsbankError(f"{name} must be a number in [{lo}, {hi}{']' if closed else ')'}, got {v!r}")
+
+def _count(v, name, none_ok=False):
+    if v is None and none_ok: return
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+        raise InsbankError(f"{name} must be an integer >= 1{' or None' if none_ok else ''}, got {v!r}")
+
+def _real_array(X, name):
+    "`X` as an array of reals (not yet copied), or an `InsbankError` naming `name`."
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise InsbankError(f"{name} is a scipy sparse matrix: pass a dense array ({name}.toarray()), "
+                           f"or a graph to insbank.sparse.sparse_affinity_propagation")
+    try: X = np.asarray(X)
+    except (ValueError, TypeError) as e: raise InsbankError(f"{name} must be a numeric array: {e}") from None
+    if X.dtype.kind == "c": raise InsbankError(f"{name} is complex ({X.dtype}): affinity propagation needs real values")
+    if X.dtype.kind not in "biuf": raise InsbankError(f"{name} must be a real numeric array, got dtype {X.dtype}")
+    return X
+
+def _to_f32(X, name):
+    "`X` as C-contiguous float32, once it is known finite and within float32's range (checked in row blocks)."
+    X2 = X.reshape(len(X), -1) if X.ndim else X.reshape(1, 1)
+    wide = X.dtype.kind == "f" and X.dtype.itemsize > 4
+    step = max(1, (1 << 20) // max(1, X2.shape[1]))
+    for lo in range(0, len(X2), step):
+        b = X2[lo:lo + step]
+        if not np.isfinite(b).all(): raise InsbankError(f"{name} contains NaN or inf")
+        if wide and b.size and (m := float(np.abs(b).max())) > _F32_MAX:
+            raise InsbankError(f"{name} has values up to {m:.3g} in magnitude, beyond float32's range (3.4e38) "
+                               f"that AP runs in: rescale {name}")
+    return np.ascontiguousarray(X, dtype=np.float32)
+
+# %% ../nbs/03_ap.ipynb
+def check_ap_inputs(
+    S,                          # similarities: a square matrix (n, n), or with `edges` a graph's edge values (nnz,)
+    history=None,               # history H, the shape of S, or None
+    *,
+    damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99,   # as in `affinity_propagation`
+    edges:bool=False,           # S holds a sparse graph's edge values (1-D) instead of a matrix
+    name:str="S",               # what S is called in messages
+) -> tuple:
+    "AP's inputs checked in one place for every entry point: `(S, history)` as float32, else an `InsbankError` naming the parameter."
+    _number(damping, "damping", 0.5, 1, closed=False); _count(max_iter, "max_iter")
+    _count(convergence_iter, "convergence_iter", none_ok=True)
+    _number(alpha, "alpha", 0, 1); _number(decay, "decay", 0, 1)
+    S = _real_array(S, name)
+    if edges and S.ndim != 1: raise InsbankError(f"{name} must be 1-D (one value per edge), got shape {S.shape}")
+    if not edges and (S.ndim != 2 or S.shape[0] != S.shape[1]): raise InsbankError(f"{name} must be square, got shape {S.shape}")
+    if not edges and S.shape[0] == 0: raise InsbankError(f"{name} is empty: affinity propagation needs at least one point")
+    S = _to_f32(S, name)
+    if history is not None:
+        history = _real_array(history, "history")
+        if history.shape != S.shape:
+            raise InsbankError(f"history has shape {history.shape}, " + (f"the graph has {len(S)} edges" if edges else f"S has {S.shape}"))
+        history = _to_f32(history, "history")
+    return S, history
 
 # %% ../nbs/03_ap.ipynb
 def _converged(e, E, it, convergence_iter):
@@ -159,8 +220,8 @@ class APResult:
     converged: bool          # whether the stopping rule fired (True when `convergence_iter` is None)
     @property
     def exemplars(self):
-        "Indices k with A[k,k] + R[k,k] > 0."
-        return np.flatnonzero(np.diag(self.A) + np.diag(self.R) > 0)
+        "Indices k with A[k,k] + R[k,k] > 0; a lone point is its own exemplar."
+        return np.flatnonzero(np.diag(self.A) + np.diag(self.R) > 0) if len(self.A) > 1 else np.arange(len(self.A))
 
 # %% ../nbs/03_ap.ipynb
 def affinity_propagation(
@@ -175,25 +236,15 @@ def affinity_propagation(
     engine:str="auto",          # name of a registered kernel: "numpy", "numba", "torch", or "auto"
 ) -> APResult:
     "Run affinity propagation on `S` (float32) and return the final responsibilities and availabilities."
-    S = np.asarray(S)
-    if S.ndim != 2 or S.shape[0] != S.shape[1]: raise InsbankError(f"S must be square, got shape {S.shape}")
-    if S.shape[0] == 0: raise InsbankError("S is empty: affinity propagation needs at least one point")
-    if not 0.5 <= damping < 1: raise InsbankError(f"damping must be in [0.5, 1), got {damping}")
-    if max_iter < 1: raise InsbankError(f"max_iter must be >= 1, got {max_iter}")
-    if convergence_iter is not None and convergence_iter < 1:
-        raise InsbankError(f"convergence_iter must be >= 1 or None, got {convergence_iter}")
-    if not 0 <= alpha <= 1: raise InsbankError(f"alpha must be in [0, 1], got {alpha}")
-    if not 0 <= decay <= 1: raise InsbankError(f"decay must be in [0, 1], got {decay}")
-    if not _all_finite(S): raise InsbankError("S contains NaN or inf")
-    S = np.ascontiguousarray(S, dtype=np.float32)
-    if history is not None:
-        if history.shape != S.shape: raise InsbankError(f"history has shape {history.shape}, S has {S.shape}")
-        history = np.ascontiguousarray(history, dtype=np.float32)
-        if not _all_finite(history): raise InsbankError("history contains NaN or inf")
+    S, history = check_ap_inputs(S, history, damping=damping, max_iter=max_iter, convergence_iter=convergence_iter,
+                                 alpha=alpha, decay=decay)
     kernel = _pick_engine(engine)
     R = np.zeros_like(S); A = np.zeros_like(S)
+    if len(S) == 1: return APResult(R, A, 0, True)   # nothing to compete with: no messages, its own exemplar
     n_iter, converged = kernel(S, R, A, damping=damping, max_iter=max_iter, convergence_iter=convergence_iter,
                                H=history, alpha=alpha, decay=decay)
+    if not (_all_finite(R) and _all_finite(A)):
+        raise InsbankError("affinity propagation overflowed float32 (messages became inf or NaN): rescale S and the history")
     if not converged:
         warnings.warn(f"affinity propagation did not converge in {max_iter} iterations", ConvergenceWarning)
     return APResult(R, A, int(n_iter), bool(converged))

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb 2
 from __future__ import annotations
-import gzip, hashlib, json, os
+import codecs, gzip, hashlib, json, os, re, warnings
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import numpy as np
@@ -102,11 +102,12 @@ class Record:
         return cls(id=str(rid), instruction=ins, input=inp, output=out, source=str(src), conversations=conv, extra=d)
 
 # %% ../nbs/00_core.ipynb
-def _open_text(path:Path):
-    raw = path.open("rb")
-    if raw.read(2) == b"\x1f\x8b":
-        raw.seek(0); return gzip.open(raw, "rt", encoding="utf-8")
-    raw.seek(0); return open(path, "rt", encoding="utf-8")
+def _open_bytes(path:Path):
+    "The file as a binary stream, gunzipped when it starts with gzip's magic number; a directory or a missing file is named as such."
+    if path.is_dir(): raise DataError(f"{path}: is a directory, not a file; give a .json/.jsonl file (a folder of data files or a `save_to_disk` dataset: read_hf)")
+    if not path.is_file(): raise DataError(f"{path}: no such file")
+    with path.open("rb") as f: gz = f.read(2) == b"\x1f\x8b"
+    return gzip.open(path, "rb") if gz else path.open("rb")
 
 def _stem(path:Path) -> str:
     name = path.name
@@ -114,37 +115,129 @@ def _stem(path:Path) -> str:
         if name.endswith(suf): name = name[:-len(suf)]
     return name
 
+def _check_max_chars(max_chars):
+    if max_chars is not None and (isinstance(max_chars, bool) or not isinstance(max_chars, (int, np.integer)) or max_chars < 1):
+        raise InsbankError(f"max_chars must be a positive integer or None (no cap), got {max_chars!r}")
+
+def _too_big(where, size:str, max_chars):
+    raise DataError(f"{where}: record of {size} is over max_chars={max_chars:,}; pass a larger max_chars "
+                    f"(None: no cap) to read it, or drop the record")
+
+# %% ../nbs/00_core.ipynb
+_SURR_ESC = re.compile(rb"\\u[dD][89a-fA-F]")   # a surrogate written as a JSON escape
+_SURR = re.compile("[\ud800-\udfff]")           # left alone after parsing: a lone surrogate, not text
+
+def _surrogate(x, at="") -> str|None:
+    "The field (a dotted path) of `x` whose string holds a lone surrogate, else None."
+    if isinstance(x, str): return at if _SURR.search(x) else None
+    items = x.items() if isinstance(x, dict) else enumerate(x) if isinstance(x, list) else ()
+    for k, v in items:
+        key = f"{at}.{k}" if at else str(k)
+        if isinstance(k, str) and _SURR.search(k): return key
+        if (hit := _surrogate(v, key)) is not None: return hit
+    return None
+
+def _check_text(d, where, raw:bytes):
+    "Refuse a record holding a lone surrogate (looked for only when the raw text writes one as an escape)."
+    if _SURR_ESC.search(raw) and (field := _surrogate(d)) is not None:
+        raise DataError(f"{where}: field {field!r} holds a lone surrogate (a \\ud800-\\udfff escape without its pair): "
+                        f"not valid Unicode text; fix or drop the record")
+
+def _chars(x) -> int:
+    "Characters of the strings in `x` (keys and values, nested)."
+    if isinstance(x, str): return len(x)
+    if isinstance(x, dict): return sum(len(str(k)) + _chars(v) for k, v in x.items())
+    if isinstance(x, list): return sum(_chars(v) for v in x)
+    return 0
+
+# %% ../nbs/00_core.ipynb
+def _lines(f, path, max_chars):
+    "`(line number, bytes)` of each line of the binary stream `f`, one line at a time; a line over `max_chars` is refused before it is held whole."
+    cap, ln = (-1 if max_chars is None else 4 * max_chars + 2), 0   # max_chars characters take at most 4 bytes each
+    while (b := f.readline(cap)):
+        ln += 1
+        if ln == 1 and b.startswith(codecs.BOM_UTF8): b = b[3:]
+        if cap > 0 and len(b) == cap and not b.endswith(b"\n"):
+            n = len(b)
+            while (chunk := f.readline(1 << 20)):
+                n += len(chunk)
+                if chunk.endswith(b"\n"): break
+            _too_big(f"{path}:{ln}", f"{n:,} bytes", max_chars)
+        yield ln, b
+
+def _decode(b:bytes, path, ln:int=1) -> str:
+    "`b` (starting at line `ln` of `path`) as UTF-8 text; invalid bytes are named by file, line and byte."
+    try: return b.decode("utf-8")
+    except UnicodeDecodeError as e:
+        start, line = b.rfind(b"\n", 0, e.start) + 1, ln + b.count(b"\n", 0, e.start)
+        raise DataError(f"{path}:{line}: invalid UTF-8 at byte {e.start - start + 1} of the line "
+                        f"({e.reason}); save the file as UTF-8") from None
+
+# %% ../nbs/00_core.ipynb
+def _document(f, path, max_chars, ln_err=None):
+    "`(where, object)` of each record of a whole JSON document: an array of records or one object."
+    f.seek(0); b = f.read()
+    if b.startswith(codecs.BOM_UTF8): b = b[3:]
+    try: doc = json.loads(_decode(b, path))
+    except json.JSONDecodeError as e:
+        how = f" (read as one JSON document, since line {ln_err} is not a complete JSON value)" if ln_err else ""
+        raise DataError(f"{path}:{e.lineno}: malformed JSON: {e.msg}{how}") from None
+    if isinstance(doc, dict): doc, wheres = [doc], [str(path)]
+    elif isinstance(doc, list): wheres = [f"{path}[{i}]" for i in range(len(doc))]
+    else: raise DataError(f"{path}: expected a JSON object, an array of objects or JSON Lines, got a {type(doc).__name__}")
+    for where, d in zip(wheres, doc):
+        if max_chars is not None and (n := _chars(d)) > max_chars:
+            _too_big(f"{where} (id {d.get('id')!r})" if isinstance(d, dict) else where, f"{n:,} characters", max_chars)
+        _check_text(d, where, b)
+        yield where, d
+
+def _json_items(path:Path, max_chars:int|None=1_000_000):
+    "`(where, object)` of each record of a JSON Lines file read line by line, or of a JSON array or one pretty-printed object."
+    _check_max_chars(max_chars)
+    with _open_bytes(path) as f:
+        head = f.read(4096).lstrip(codecs.BOM_UTF8 + b" \t\r\n")[:1]
+        if head == b"[": yield from _document(f, path, max_chars); return
+        f.seek(0)
+        first = True
+        for ln, b in _lines(f, path, max_chars):
+            if not b.strip(): continue
+            s = _decode(b, path, ln)
+            if max_chars is not None and (n := len(s.rstrip("\r\n"))) > max_chars:
+                _too_big(f"{path}:{ln}", f"{n:,} characters", max_chars)
+            try: d = json.loads(s)
+            except json.JSONDecodeError as e:
+                if first and e.pos >= len(s.rstrip()):   # an unfinished first line: one multi-line JSON document
+                    yield from _document(f, path, max_chars, ln); return
+                raise DataError(f"{path}:{ln}: malformed JSON: {e.msg}") from None
+            first = False
+            _check_text(d, f"{path}:{ln}", b)
+            yield f"{path}:{ln}", d
+
+# %% ../nbs/00_core.ipynb
+def _warn_unanswered(name, records):
+    "One warning naming the conversation records that have no assistant answer (their output is left empty)."
+    bad = [r.id for r in records if r.conversations is not None and not r.output]
+    if bad: warnings.warn(f"{name}: {len(bad)} of {len(records)} conversation records have no assistant turn answering the "
+                          f"first human turn, so their output is empty (first: {', '.join(map(repr, bad[:5]))}"
+                          f"{', ...' if len(bad) > 5 else ''})", stacklevel=3)
+
 def read_records(
     path,                      # .json / .jsonl file, optionally gzip-compressed
     source:str|None=None,      # source name for every record (default: each record's `source`, else the file name)
     fmt:str="auto",            # "alpaca", "sharegpt" or "auto" (per record)
     mapping:dict|None=None,    # rename fields: {our name: their name}
+    max_chars:int|None=1_000_000, # most characters one record may take (its JSON Lines line; in a JSON array, its strings); None: no cap
 ) -> list[Record]:
     "Read Alpaca or ShareGPT records from a JSON or JSON Lines file; errors name `file:line`."
     path = Path(path)
-    if not path.is_file(): raise DataError(f"{path}: no such file")
-    stem = _stem(path)
-    def rec(d, where, i):
+    stem, out = _stem(path), []
+    for where, d in _json_items(path, max_chars):
         if isinstance(d, dict):
             d = dict(d)
-            if d.get("id") is None: d["id"] = f"{source or d.get('source') or stem}-{i}"
+            if d.get("id") is None: d["id"] = f"{source or d.get('source') or stem}-{len(out)}"
             if source is None and not d.get("source"): d["source"] = stem
-        return Record.from_dict(d, where=where, source=source, mapping=mapping, fmt=fmt)
-    try:
-        with _open_text(path) as f:
-            text = f.read()
-    except (OSError, EOFError, UnicodeDecodeError) as e: raise DataError(f"{path}: cannot read: {e}") from e
-    head = text.lstrip()[:1]
-    if head == "[":
-        try: items = json.loads(text)
-        except json.JSONDecodeError as e: raise DataError(f"{path}:{e.lineno}: malformed JSON: {e.msg}") from e
-        return [rec(d, f"{path}[{i}]", i) for i, d in enumerate(items)]
-    out = []
-    for ln, line in enumerate(text.split("\n"), 1):   # not splitlines(): JSON strings may hold U+2028 etc.
-        if not line.strip(): continue
-        try: d = json.loads(line)
-        except json.JSONDecodeError as e: raise DataError(f"{path}:{ln}: malformed JSON: {e.msg}") from e
-        out.append(rec(d, f"{path}:{ln}", len(out)))
+        out.append(Record.from_dict(d, where=where, source=source, mapping=mapping, fmt=fmt))
+    _warn_unanswered(path, out)
     return out
 
 # %% ../nbs/00_core.ipynb
@@ -156,11 +249,18 @@ def read_hf(
     mapping:dict|None=None,    # rename fields: {our name: their name}
     source:str|None=None,      # source name (default: the dataset name)
     fmt:str="auto",            # "alpaca", "sharegpt" or "auto"
+    max_chars:int|None=1_000_000, # most characters of one record's strings; None: no cap
     **kwargs,                  # passed to `datasets.load_dataset`
 ) -> list[Record]:
     "Read a dataset through the `datasets` library as records; errors name the dataset, split and row."
-    import datasets
+    _check_max_chars(max_chars)
     p = Path(name_or_path)
+    if p.is_file() and _HF_FILE_TYPES.get(p.suffix) == "json" and not kwargs:   # JSON (Lines): the streaming reader
+        return read_records(p, source=source or _stem(p), fmt=fmt, mapping=mapping, max_chars=max_chars)
+    if p.is_dir() and not any(q.is_dir() and q.name == "data" or q.suffix in _HF_FILE_TYPES for q in p.iterdir()):
+        raise DataError(f"{p}: a directory with neither a `save_to_disk` dataset (dataset_info.json) nor data files "
+                        f"({', '.join(_HF_FILE_TYPES)}); give the dataset's folder or file")
+    import datasets
     try:
         if p.is_dir() and ((p / "dataset_info.json").exists() or (p / "dataset_dict.json").exists()):
             ds = datasets.load_from_disk(str(p))
@@ -175,9 +275,11 @@ def read_hf(
     src = source or _stem(p)
     out = []
     for i, row in enumerate(ds):
-        row = dict(row)
+        row, where = dict(row), f"{name_or_path} [{split}] row {i}"
         if row.get("id") is None: row["id"] = f"{src}-{i}"
-        out.append(Record.from_dict(row, where=f"{name_or_path} [{split}] row {i}", source=src, mapping=mapping, fmt=fmt))
+        if max_chars is not None and (n := _chars(row)) > max_chars: _too_big(f"{where} (id {row['id']!r})", f"{n:,} characters", max_chars)
+        out.append(Record.from_dict(row, where=where, source=src, mapping=mapping, fmt=fmt))
+    _warn_unanswered(f"{name_or_path} [{split}]", out)
     return out
 
 # %% ../nbs/00_core.ipynb
@@ -319,19 +421,17 @@ def load_eval(
     path = _data_file(data_dir(data_dir_), EVAL_SETS[name])
     if name != "mt_bench": return read_records(path, source=name)
     out = []
-    with _open_text(path) as f:
-        for ln, line in enumerate(f, 1):
-            try: d = json.loads(line)
-            except json.JSONDecodeError as e: raise DataError(f"{path}:{ln}: malformed JSON: {e.msg}") from e
-            turns, ref = d.get("turns"), d.get("reference_answer_gpt4") or []
-            if not turns: raise DataError(f"{path}:{ln}: MT-Bench record without 'turns'")
-            conv = []
-            for i, t in enumerate(turns):
-                conv.append({"from": "human", "value": t})
-                if i < len(ref): conv.append({"from": "gpt", "value": ref[i]})
-            extra = {k: v for k, v in d.items() if k not in ("id", "source")}
-            out.append(Record(id=str(d["id"]), instruction=turns[0], output=ref[0] if ref else "", source=name,
-                              conversations=conv, extra=extra))
+    for where, d in _json_items(path):
+        if not isinstance(d, dict) or not d.get("turns") or "id" not in d:
+            raise DataError(f"{where}: MT-Bench record needs an object with 'id' and 'turns'")
+        turns, ref = d["turns"], d.get("reference_answer_gpt4") or []
+        conv = []
+        for i, t in enumerate(turns):
+            conv.append({"from": "human", "value": t})
+            if i < len(ref): conv.append({"from": "gpt", "value": ref[i]})
+        extra = {k: v for k, v in d.items() if k not in ("id", "source")}
+        out.append(Record(id=str(d["id"]), instruction=turns[0], output=ref[0] if ref else "", source=name,
+                          conversations=conv, extra=extra))
     return out
 
 # %% ../nbs/00_core.ipynb

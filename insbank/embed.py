@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_embed.ipynb 2
 from __future__ import annotations
-import os, re
+import os, re, tempfile, time, warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -150,36 +150,74 @@ def get_embedder(spec:str="minilm") -> Embedder:
 # %% ../nbs/01_embed.ipynb
 _HEX = np.dtype("S64")
 
+_STALE = 3600   # seconds: a temporary or half-written shard this old is a crashed writer's, not work in progress
+
 class _Cache:
-    "Content-addressed shards of vectors for one embedder."
-    def __init__(self, root, name):
+    "Content-addressed shards of vectors for one embedder; damaged shards are dropped (and re-embedded), never trusted."
+    def __init__(self, root, name, dim:int|None=None):
         self.dir = Path(root) / re.sub(r"[^A-Za-z0-9_.-]+", "_", name)[:80] / content_hash(name)[:8]
-        self.index = {}
+        self.dim, self.index = dim, {}
         if self.dir.exists():
+            self._sweep()
             for kf in sorted(self.dir.glob("*.keys.npy")):
-                vf = kf.with_name(kf.name.replace(".keys.npy", ".vecs.npy"))
-                if not vf.exists(): continue
-                for j, k in enumerate(np.load(kf)): self.index.setdefault(bytes(k), (vf, j))
+                if not kf.name.startswith(".tmp-"): self._load(kf)   # a temporary may be another writer's
+    @staticmethod
+    def _pair(kf): return kf, kf.with_name(kf.name.replace(".keys.npy", ".vecs.npy"))
+    def _sweep(self):
+        "Remove what crashed writers left: temporaries, and vectors whose keys never came, once old enough to be nobody's."
+        old = time.time() - _STALE
+        for p in [*self.dir.glob(".tmp-*"), *self.dir.glob("*.vecs.npy")]:
+            try:
+                if (p.name.startswith(".tmp-") or not p.with_name(p.name.replace(".vecs.npy", ".keys.npy")).exists()) \
+                   and p.stat().st_mtime < old: p.unlink()
+            except FileNotFoundError: pass
+    def _drop(self, kf, why):
+        "Forget and delete a damaged shard, in one warning line."
+        kf, vf = self._pair(kf)
+        warnings.warn(f"{kf.parent}: damaged embedding cache shard {kf.name[:-9]} dropped ({why}); its texts are embedded again",
+                      stacklevel=4)
+        for p in (kf, vf): p.unlink(missing_ok=True)
+        self.index = {k: v for k, v in self.index.items() if v[0] != vf}
+    def _load(self, kf):
+        kf, vf = self._pair(kf)
+        if not vf.exists(): return self._drop(kf, "vectors missing")
+        try: K, V = np.load(kf), np.load(vf, mmap_mode="r")
+        except Exception as e: return self._drop(kf, f"unreadable: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}")
+        if K.dtype != _HEX or K.ndim != 1 or V.ndim != 2 or len(V) != len(K) or (self.dim is not None and V.shape[1] != self.dim):
+            return self._drop(kf, f"{len(K)} keys {K.dtype} but vectors of shape {V.shape}")
+        for j, k in enumerate(K): self.index.setdefault(bytes(k), (vf, j))
     def get(self, keys):
-        "Cached rows for `keys` as {position: vector}."
+        "Cached rows for `keys` as {position: vector}; a shard that cannot be read, or holds NaN/inf, is dropped."
         by_file = {}
         for i, k in enumerate(keys):
             if k in self.index:
                 vf, j = self.index[k]; by_file.setdefault(vf, []).append((i, j))
         out = {}
         for vf, pairs in by_file.items():
-            V = np.load(vf, mmap_mode="r")
-            for i, j in pairs: out[i] = np.array(V[j])
+            kf = vf.with_name(vf.name.replace(".vecs.npy", ".keys.npy"))
+            try: rows = np.array(np.load(vf, mmap_mode="r")[[j for _, j in pairs]], dtype=np.float32)
+            except Exception as e: self._drop(kf, f"unreadable: {type(e).__name__}"); continue
+            if not np.isfinite(rows).all(): self._drop(kf, "NaN or inf vectors"); continue
+            out.update((i, v) for (i, _), v in zip(pairs, rows))
         return out
+    def _write(self, path, arr):
+        "Save `arr` at `path` atomically: to a unique temporary in the same folder, synced, then renamed."
+        fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-", suffix=f"-{path.name}")
+        try:
+            with os.fdopen(fd, "wb") as f: np.save(f, arr); f.flush(); os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True); raise
     def put(self, keys, X):
-        "Store rows `X` under `keys` atomically."
-        self.dir.mkdir(parents=True, exist_ok=True)
+        "Store rows `X` under `keys` atomically: vectors then keys, so a shard with keys is whole."
         stem = content_hash(*[k.decode() for k in keys])[:24]
         vf, kf = self.dir / f"{stem}.vecs.npy", self.dir / f"{stem}.keys.npy"
-        for path, arr in ((vf, np.asarray(X, np.float32)), (kf, np.array(keys, dtype=_HEX))):
-            tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-            with open(tmp, "wb") as f: np.save(f, arr)
-            os.replace(tmp, path)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._write(vf, np.asarray(X, np.float32)); self._write(kf, np.array(keys, dtype=_HEX))
+        except OSError as e:
+            raise InsbankError(f"{self.dir}: cannot write the embedding cache ({e.strerror or e}); free space, fix its "
+                               f"permissions or pass another cache_dir (--cache, $INSBANK_CACHE)") from None
         for j, k in enumerate(keys): self.index.setdefault(k, (vf, j))
 
 def embed(
@@ -197,7 +235,7 @@ def embed(
     if isinstance(items[0], Record): texts, ids = [r.prompt() for r in items], [r.id for r in items]
     else: texts, ids = [str(t) for t in items], list(range(len(items)))
     keys = [content_hash(emb.name, t).encode() for t in texts]
-    cache = _Cache(cache_dir, emb.name) if cache_dir is not None else None
+    cache = _Cache(cache_dir, emb.name, emb.dim) if cache_dir is not None else None
     X = np.empty((len(texts), emb.dim), np.float32)
     have = cache.get(keys) if cache else {}
     for i, v in have.items(): X[i] = v

@@ -11,7 +11,7 @@ import numba
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from .core import InsbankError
-from .ap import _converged
+from .ap import _converged, check_ap_inputs
 from .neighbours import nearest_neighbours
 
 # %% auto 0
@@ -211,9 +211,9 @@ class SparseAPResult:
     history_off: tuple = None # (m, C): H off the graph is C[i >= m, k >= m], or None (0)
     @property
     def exemplars(self):
-        "Indices k with A[k,k] + R[k,k] > 0."
+        "Indices k with A[k,k] + R[k,k] > 0; a lone point is its own exemplar."
         d = self.graph.diag
-        return np.flatnonzero(self.A[d] + self.R[d] > 0)
+        return np.flatnonzero(self.A[d] + self.R[d] > 0) if self.graph.n > 1 else np.arange(self.graph.n)
 
 def sparse_affinity_propagation(
     graph:SparseGraph,          # similarity graph (`knn_graph`, `graph_from_edges`)
@@ -228,18 +228,9 @@ def sparse_affinity_propagation(
 ) -> SparseAPResult:
     "Affinity propagation with messages only on the edges of `graph` (float32), same rules as `insbank.ap.affinity_propagation`."
     if not isinstance(graph, SparseGraph): raise InsbankError(f"graph must be a SparseGraph, got {type(graph).__name__}")
-    if not 0.5 <= damping < 1: raise InsbankError(f"damping must be in [0.5, 1), got {damping}")
-    if max_iter < 1: raise InsbankError(f"max_iter must be >= 1, got {max_iter}")
-    if convergence_iter is not None and convergence_iter < 1:
-        raise InsbankError(f"convergence_iter must be >= 1 or None, got {convergence_iter}")
-    if not 0 <= alpha <= 1: raise InsbankError(f"alpha must be in [0, 1], got {alpha}")
-    if not 0 <= decay <= 1: raise InsbankError(f"decay must be in [0, 1], got {decay}")
-    if not np.isfinite(graph.S).all(): raise InsbankError("graph similarities contain NaN or inf")
+    _, history = check_ap_inputs(graph.S, history, damping=damping, max_iter=max_iter, convergence_iter=convergence_iter,
+                                 alpha=alpha, decay=decay, edges=True, name="graph similarities")
     use_h = history is not None
-    if use_h:
-        history = np.ascontiguousarray(history, dtype=np.float32)
-        if history.shape != (graph.nnz,): raise InsbankError(f"history has shape {history.shape}, the graph has {graph.nnz} edges")
-        if not np.isfinite(history).all(): raise InsbankError("history contains NaN or inf")
     if history_off is not None:
         if not use_h: raise InsbankError("history_off given without a history on the edges")
         m, C = history_off; C = np.asarray(C, dtype=np.float64)
@@ -250,6 +241,7 @@ def sparse_affinity_propagation(
     R = np.zeros(graph.nnz, dtype=np.float32); A = np.zeros_like(R)
     colsum = np.empty(graph.n, dtype=np.float32); Y = np.empty(graph.n, dtype=np.float32)
     ybar = np.zeros(graph.n); abar = np.zeros(graph.n); sigma = h = 0.0
+    if graph.n == 1: return SparseAPResult(R, A, graph, 0, True, ybar, abar, sigma, h, history_off)   # its own exemplar
     f32 = np.float32
     d, omd = f32(damping), f32(1 - damping)
     e = np.zeros((graph.n, convergence_iter), dtype=bool) if convergence_iter else None
@@ -265,6 +257,8 @@ def sparse_affinity_propagation(
         if convergence_iter and _converged(e, (A[graph.diag] + R[graph.diag]) > 0, it, convergence_iter):
             n_iter, converged = it + 1, True
             break
+    if not (np.isfinite(R).all() and np.isfinite(A).all()):
+        raise InsbankError("affinity propagation overflowed float32 (messages became inf or NaN): rescale the similarities and the history")
     if not converged:
         warnings.warn(f"affinity propagation did not converge in {max_iter} iterations", ConvergenceWarning)
     return SparseAPResult(R, A, graph, int(n_iter), bool(converged), ybar, abar, sigma, h, history_off)
