@@ -73,7 +73,7 @@ def _read(a):
     if a.data.startswith("hub:"): recs = load_hub(a.data[4:], split=a.split, mapping=mapping or None)
     elif p.is_dir() or p.suffix.lower() in (".parquet", ".csv"):
         recs = read_hf(p, split=a.split or "train", mapping=mapping, source=_name(a), fmt=a.format)
-    else: recs = read_records(p, fmt=a.format, mapping=mapping)
+    else: recs = read_records(p, fmt=a.format, mapping=mapping, max_chars=getattr(a, "max_chars", 1_000_000) or None)
     if a.limit:
         import numpy as np
         rng = np.random.default_rng(a.seed)
@@ -219,7 +219,7 @@ def cmd_select(a):
     X, q = _precomputed(a, recs, a.embedder, a.quality)
     if X is None: X = embed(recs, get_embedder(a.embedder), cache_dir=a.cache or default_cache_dir(), progress=not a.quiet)
     if q is None: q = get_scorer(a.quality).score(recs)
-    ranking = sel.fit(X, q).select(a.m)
+    ranking = sel.fit(X, q).top(a.m)
     out = Path(a.out); out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", encoding="utf-8") as f:
         for r, i in enumerate(ranking):
@@ -313,6 +313,8 @@ def build_parser(
         s.add_argument("--split", default=None, help="split of a `datasets` folder or hub dataset (default: train)")
         s.add_argument("--limit", type=int, default=0, help="use a seeded random sample of this many records (0: all)")
         s.add_argument("--seed", type=int, default=0, help="seed of that sample")
+        s.add_argument("--max-chars", type=int, default=1_000_000, help="most characters one record may take (a longer one is refused, "
+                       "naming it; 0: no cap)")
         s.add_argument("--quiet", action="store_true", help="no progress bars"); run_args(s)
         s.add_argument("--embeddings", metavar="PATH", default=None, help="precomputed embeddings (and quality) of DATA: an `insbank embed` "
                        "folder or a Parquet file with id and embedding columns (a Parquet DATA with an embedding column is used by itself)")
