@@ -1,6 +1,7 @@
 """k-nearest-neighbour graph: exact blocked search against FAISS (HNSW, IVF) measured side by side in one run.
 
     python benchmarks/knn_ann.py                                  # N = 50,000, k = 20 (a few minutes on 2 cores)
+    python benchmarks/knn_ann.py --methods hnsw:pca=64,M=16       # FAISS options after a colon
     python benchmarks/knn_ann.py --n 1000000 --no-exact           # a million points: ANN time, recall on a sample,
                                                                   # exact's time extrapolated from the measured N^2 law
     python benchmarks/knn_ann.py --out reports/knn_ann            # also write results.json and README.md
@@ -47,7 +48,8 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=None); ap.add_argument("--jitter", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--sample", type=int, default=2000)
     ap.add_argument("--no-exact", action="store_true", help="skip the exact search (extrapolate its time from a 20,000-point run)")
-    ap.add_argument("--methods", nargs="*", default=["hnsw", "ivf"]); ap.add_argument("--out", default=None)
+    ap.add_argument("--methods", nargs="*", default=["hnsw", "hnsw:pca=64,M=16", "ivf:pca=64"],
+                    help="methods with options after a colon: hnsw, hnsw:pca=64,M=16, ivf:nprobe=8 ..."); ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     import faiss
     from insbank.neighbours import nearest_neighbours, recall
@@ -67,7 +69,9 @@ def main(argv=None):
         res["exact"] = dict(seconds=t_exact); rows, I_ref = None, I_exact
     print(f"exact: {t_exact:.1f} s" + (" (extrapolated)" if a.no_exact else ""), flush=True)
     for m in a.methods:
-        t = time.perf_counter(); _, I = nearest_neighbours(X, a.k, m); s = time.perf_counter() - t
+        name, _, opts = m.partition(":")                  # e.g. hnsw, hnsw:pca=64, ivf:pca=64,nprobe=8
+        kw = {k: int(v) for k, v in (o.split("=") for o in opts.split(",") if o)}
+        t = time.perf_counter(); _, I = nearest_neighbours(X, a.k, name, **kw); s = time.perf_counter() - t
         r = recall(I if rows is None else I[rows], I_ref)
         res["methods"][m] = dict(seconds=s, recall=r, speedup=t_exact / s)
         print(f"{m}: {s:.1f} s, recall@{a.k} {r:.4f}, {t_exact / s:.1f}x exact", flush=True)

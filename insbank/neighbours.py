@@ -37,17 +37,33 @@ def _drop_self(D, I, k):
     keep = ~own; keep[~own.any(1), -1] = False
     return D[keep].reshape(n, k), I[keep].reshape(n, k)
 
-def _index(X, method, nlist, nprobe, M, ef_search, k, seed):
+def _inner(idx, faiss):
+    "The HNSW or IVF index inside a refine / pre-transform wrapper."
+    while True:
+        idx = faiss.downcast_index(idx)
+        if isinstance(idx, faiss.IndexRefine): idx = idx.base_index
+        elif isinstance(idx, faiss.IndexPreTransform): idx = idx.index
+        else: return idx
+
+def _index(X, method, nlist, nprobe, M, ef_search, k, seed, pca=None, refine=2):
     faiss = _faiss(); n, d = X.shape
     if method == "flat": return faiss.IndexFlatL2(d)
-    if method == "hnsw":
-        idx = faiss.IndexHNSWFlat(d, M); idx.hnsw.efConstruction = max(40, 2 * M); idx.add(X)
-        idx.hnsw.efSearch = ef_search or max(64, 2 * k); return idx
+    if pca is not None and not (isinstance(pca, (int, np.integer)) and 1 <= pca < d):
+        raise InsbankError(f"pca must be None or an integer in [1, {d - 1}], got {pca!r}")
     nlist = nlist or max(1, min(n // 39, int(4 * np.sqrt(n))))
-    idx = faiss.IndexIVFFlat(faiss.IndexFlatL2(d), d, nlist)
+    body = f"HNSW{M}" if method == "hnsw" else f"IVF{nlist},Flat"
+    idx = faiss.index_factory(d, f"PCA{pca},{body},RFlat" if pca else body)   # PCA first, exact distances re-rank
     rng = np.random.default_rng(seed)
-    idx.train(X[rng.choice(n, min(n, 256 * nlist), replace=False)] if n > 256 * nlist else X)
-    idx.add(X); idx.nprobe = min(nlist, nprobe or 16); return idx
+    if not idx.is_trained:
+        m = 256 * nlist if method == "ivf" else 50_000
+        idx.train(X[rng.choice(n, m, replace=False)] if n > m else X)
+    inner = _inner(idx, faiss)
+    if method == "hnsw": inner.hnsw.efConstruction = max(40, 2 * M)
+    idx.add(X)
+    if method == "hnsw": inner.hnsw.efSearch = ef_search or max(64, 2 * k)
+    else: inner.nprobe = min(nlist, nprobe or 16)
+    if pca: faiss.downcast_index(idx).k_factor = refine
+    return idx
 
 def nearest_neighbours(
     X,                        # points (n, d)
@@ -59,6 +75,8 @@ def nearest_neighbours(
     ef_search:int|None=None,  # hnsw: candidate list of a query (default max(64, 2k))
     seed:int=0,               # ivf: sample that trains the cells
     block:int|None=None,      # exact: rows per block
+    pca:int|None=None,        # hnsw/ivf: search in the first `pca` principal components, then re-rank by exact distance
+    refine:int=2,             # with pca: candidates re-ranked per neighbour asked (k * refine)
 ) -> tuple[np.ndarray, np.ndarray]:
     "Squared distances (n, k) float32 and indices (n, k) int64 of each point's k nearest others, nearest first."
     X = np.ascontiguousarray(X, dtype=np.float32)
@@ -73,7 +91,7 @@ def nearest_neighbours(
             try: _faiss(); method = "hnsw"
             except InsbankError: pass
     if method == "exact": return _exact(X, int(k), block)
-    idx = _index(X, method, nlist, nprobe, M, ef_search, k, seed)
+    idx = _index(X, method, nlist, nprobe, M, ef_search, k, seed, pca, refine)
     if method == "flat": idx.add(X)
     D, I = idx.search(X, int(k) + 1)
     I = np.where(I < 0, np.arange(n)[:, None], I)           # an unfilled slot (ivf with few points) counts as "self"
