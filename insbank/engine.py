@@ -41,6 +41,8 @@ def _top2(Ai, Si):
     return Y, (Y if c > 1 else Y2)
 
 # %% ../nbs/03a_engine.ipynb
+_PARTS = 16      # row ranges of a sweep, fixed so that the column sums never depend on how many threads ran
+
 @njit(parallel=True, fastmath=False, cache=True)
 def _sweep(S, R, A, H, s, parts, d, omd, ah, omah, update_A, use_H):
     "One fused pass: finish last iteration's A row by row, then new R rows and their column sums (see above)."
@@ -106,7 +108,7 @@ def ap_numba(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
     _check_arrays(S, R, A, H)
     n = len(S); f = np.float32
     d, omd = f(damping), f(1 - damping)
-    parts = np.zeros((numba.get_num_threads(), n))         # per-thread float64 column sums
+    parts = np.zeros((_PARTS, n))     # float64 column sums of fixed row ranges: the same sums on any thread count
     s = np.zeros(n, dtype=np.float32)
     e = np.zeros((n, convergence_iter), dtype=bool) if convergence_iter else None
     Hk = S if H is None else H                              # placeholder of the right type when there is no history

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import numba
 from numba import njit, prange, types
+from threadpoolctl import threadpool_limits
 from numba.extending import intrinsic
 from llvmlite import ir
 from .core import InsbankError
@@ -134,11 +135,12 @@ def history_matrix(
     N = m + n_new
     H = np.empty((N, N), dtype=np.float32) if out is None else out
     H[:m, :m] = R_rows[:, bank_pos]
-    for lo in range(0, n_new, block):
-        hi = min(lo + block, n_new)
-        W = momentum_weights(sim[:, lo:hi], variant)            # (n_old, b), columns independent
-        H[:m, m + lo:m + hi] = R_rows @ W                        # top-right
-        H[m + lo:m + hi, :m] = W.T @ R_cols                      # bottom-left
+    with threadpool_limits(1, user_api="blas"):   # OpenBLAS splits these products by thread count: one thread, one result
+        for lo in range(0, n_new, block):
+            hi = min(lo + block, n_new)
+            W = momentum_weights(sim[:, lo:hi], variant)            # (n_old, b), columns independent
+            H[:m, m + lo:m + hi] = R_rows @ W                        # top-right
+            H[m + lo:m + hi, :m] = W.T @ R_cols                      # bottom-left
     if variant == "paper":
         H[m:, m:] = 0
         H[:, m:] += min(float(r_median), 0.0)
