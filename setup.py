@@ -44,6 +44,7 @@ setuptools.setup(
     zip_safe = False,
     entry_points = {
         'console_scripts': cfg.get('console_scripts','').split(),
+        'insbank.engines': cfg.get('engines','').split(),         # AP kernels found by name (insbank.ap.ENGINE_ENTRY_POINTS)
         'nbdev': [f'{cfg.get("lib_path")}={cfg.get("lib_path")}._modidx:d']
     },
     **setup_cfg)

@@ -11,8 +11,8 @@ from sklearn.exceptions import ConvergenceWarning
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['ENGINES', 'neg_euclidean_similarity', 'preference_value', 'check_ap_inputs', 'ap_numpy', 'register_engine',
-           'APResult', 'affinity_propagation']
+__all__ = ['ENGINES', 'ENGINE_ENTRY_POINTS', 'neg_euclidean_similarity', 'preference_value', 'check_ap_inputs', 'has_converged',
+           'ap_numpy', 'register_engine', 'APResult', 'affinity_propagation']
 
 # %% ../nbs/03_ap.ipynb
 def neg_euclidean_similarity(
@@ -143,7 +143,7 @@ def check_ap_inputs(
     return S, history
 
 # %% ../nbs/03_ap.ipynb
-def _converged(e, E, it, convergence_iter):
+def has_converged(e, E, it, convergence_iter):
     "scikit-learn's stopping rule: exemplar set unchanged for `convergence_iter` iterations."
     e[:, it % convergence_iter] = E
     if it < convergence_iter: return False
@@ -185,7 +185,7 @@ def ap_numpy(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
         tmp *= 1 - damping
         A *= damping
         A -= tmp
-        if convergence_iter and _converged(e, (np.diag(A) + np.diag(R)) > 0, it, convergence_iter):
+        if convergence_iter and has_converged(e, (np.diag(A) + np.diag(R)) > 0, it, convergence_iter):
             return it + 1, True
     return max_iter, convergence_iter is None
 
@@ -197,18 +197,26 @@ def register_engine(name:str, kernel):
     ENGINES[name] = kernel
     return kernel
 
+ENGINE_ENTRY_POINTS = "insbank.engines"       # the entry-point group where packages declare AP kernels
+_BUILTIN = {"numba": "insbank.engine:ap_numba", "torch": "insbank.engine:ap_torch"}   # insbank's own, by name
+
+def _load_engine(name:str):
+    "Load the kernel declared as `name` (an entry point of `ENGINE_ENTRY_POINTS`, else insbank's own) into `ENGINES`."
+    from importlib import import_module
+    from importlib.metadata import entry_points
+    eps = {ep.name: ep.value for ep in entry_points(group=ENGINE_ENTRY_POINTS)}
+    spec = eps.get(name) or _BUILTIN.get(name)
+    if spec is None: return
+    mod, _, attr = spec.partition(":")
+    try: ENGINES[name] = getattr(import_module(mod), attr)
+    except ImportError: pass                     # numba or torch missing: that engine is unavailable
+
 def _pick_engine(engine):
-    if engine == "auto":
-        try: import insbank.engine  # noqa: F401  registers compiled kernels
-        except ImportError: pass
-        for name in ("numba", "numpy"):
-            if name in ENGINES: return ENGINES[name]
-    if engine not in ENGINES:
-        try: import insbank.engine  # noqa: F401
-        except ImportError: pass
-    if engine not in ENGINES:
-        raise InsbankError(f"unknown AP engine {engine!r}; available: {sorted(ENGINES)}")
-    return ENGINES[engine]
+    "The kernel of `engine` ('auto': numba when it loads, else the NumPy reference)."
+    for name in (("numba", "numpy") if engine == "auto" else (engine,)):
+        if name not in ENGINES: _load_engine(name)
+        if name in ENGINES: return ENGINES[name]
+    raise InsbankError(f"unknown AP engine {engine!r}; available: {sorted({*ENGINES, *_BUILTIN})}")
 
 # %% ../nbs/03_ap.ipynb
 @dataclass

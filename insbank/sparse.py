@@ -11,7 +11,7 @@ import numba
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from .core import InsbankError
-from .ap import _converged, check_ap_inputs
+from .ap import has_converged, check_ap_inputs
 from .neighbours import nearest_neighbours
 
 # %% auto 0
@@ -254,7 +254,7 @@ def sparse_affinity_propagation(
         if use_h: a *= decay
         _availabilities(graph.indptr, graph.indices, graph.diag, graph.T, R, A, d, omd, colsum)
         abar = damping * abar + (1 - damping) * np.minimum(colsum, 0)
-        if convergence_iter and _converged(e, (A[graph.diag] + R[graph.diag]) > 0, it, convergence_iter):
+        if convergence_iter and has_converged(e, (A[graph.diag] + R[graph.diag]) > 0, it, convergence_iter):
             n_iter, converged = it + 1, True
             break
     if not (np.isfinite(R).all() and np.isfinite(A).all()):
