@@ -49,7 +49,7 @@ def _pibe_args(p):
     p.add_argument("--embedder", default="minilm", help="minilm (offline all-MiniLM-L6-v2), hash[:dim], st:<model>, hf:<path>")
     p.add_argument("--quality", default="heuristic", help="heuristic, column:<field>, deita-quality:<path>")
 
-def _params(a):
+def _pibe_params(a):
     "The PIBE parameters given on the command line (unset ones left to the preset)."
     from insbank.pibe import PARAMS, RUN_PARAMS
     given = {k: getattr(a, k) for k in (*PARAMS, *RUN_PARAMS) if getattr(a, k) is not None}
@@ -136,7 +136,7 @@ def cmd_init(a):
     from insbank.bank import InsBank
     if a.size is None: raise InsbankError("init needs the bank size: --size M (or `size: M` in --config)")
     existed = Path(a.bank).exists()
-    bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_params(a))
+    bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_pibe_params(a))
     if bank.rounds: raise InsbankError(f"bank {a.bank} already has {len(bank.rounds)} rounds: use `insbank evolve`")
     try: d = _add(a, bank, first=True)
     except BaseException:
@@ -198,7 +198,7 @@ def cmd_timeline(a):
     from insbank.core import load_timeline
     from insbank.bank import InsBank, format_info
     t0 = time.time(); _runtime(a)
-    bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_params(a))
+    bank = InsBank.create(a.bank, a.size, embedder=a.embedder, quality=a.quality, **_pibe_params(a))
     for ds, recs in load_timeline(a.data_dir, per_dataset=a.per_dataset or None, seed=a.seed, timeline=a.timeline):
         bank.add(recs, ds.name, progress=not a.quiet)
     info = bank.info()
@@ -390,4 +390,9 @@ def main(argv=None):
     except KeyboardInterrupt:
         print(f"insbank {a.cmd}: interrupted; committed rounds are intact, run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as e:                    # a bug, not the user's mistake: one line, the traceback on request
+        if os.environ.get("INSBANK_DEBUG"): raise
+        print(f"insbank {a.cmd}: internal error: {e.__class__.__name__}: {str(e).splitlines()[0] if str(e) else ''} "
+              "(committed rounds are intact; set INSBANK_DEBUG=1 for the traceback and report it)", file=sys.stderr)
+        return 1
     return 0

@@ -44,10 +44,10 @@ def _top2(Ai, Si):
 _PARTS = 16      # row ranges of a sweep, fixed so that the column sums never depend on how many threads ran
 
 @njit(parallel=True, fastmath=False, cache=True)
-def _sweep(S, R, A, H, s, parts, d, omd, ah, omah, update_A, use_H):
+def _sweep(S, R, A, H, s, parts, damp, undamp, hist_w, own_w, update_A, use_H):
     "One fused pass: finish last iteration's A row by row, then new R rows and their column sums (see above)."
     n = S.shape[0]; T = parts.shape[0]; zero = np.float32(0.0)
-    for t in prange(T):                                # one range of rows per thread, with its own column sums
+    for t in prange(T):                                # _PARTS fixed row ranges, each with its own column sums
         p = parts[t]
         p[:] = 0.0
         for i in range(t * n // T, (t + 1) * n // T):
@@ -56,44 +56,44 @@ def _sweep(S, R, A, H, s, parts, d, omd, ah, omah, update_A, use_H):
                 aii = Ai[i]
                 for k in range(n):
                     x = max(Ri[k], zero) - s[k]
-                    Ai[k] = Ai[k] * d - max(x, zero) * omd
+                    Ai[k] = Ai[k] * damp - max(x, zero) * undamp
                 Ai[i] = aii
             Y, Y2 = _top2(Ai, Si)
             if use_H:
                 Hi = H[i]
                 for k in range(n):
                     y = Y2 if Ai[k] + Si[k] == Y else Y
-                    r = Ri[k] * d + (Si[k] - y) * omd
-                    r = r * omah + Hi[k] * ah          # Eq. 6, right after damping
+                    r = Ri[k] * damp + (Si[k] - y) * undamp
+                    r = r * own_w + Hi[k] * hist_w          # Eq. 6, right after damping
                     Ri[k] = r
                     p[k] += max(r, zero)
             else:
                 for k in range(n):
                     y = Y2 if Ai[k] + Si[k] == Y else Y
-                    r = Ri[k] * d + (Si[k] - y) * omd
+                    r = Ri[k] * damp + (Si[k] - y) * undamp
                     Ri[k] = r
                     p[k] += max(r, zero)
             p[i] += Ri[i] - max(Ri[i], zero)           # the diagonal enters the sum unclipped
 
 @njit(fastmath=False, cache=True)
-def _close(parts, s, R, A, d, omd):
+def _close(parts, s, R, A, damp, undamp):
     "Column sums to float32 (as `ap_numpy` rounds them) and the diagonal of A (O(N), serial)."
     n = s.shape[0]
     for k in range(n):
         acc = 0.0
         for t in range(parts.shape[0]): acc += parts[t, k]
         s[k] = np.float32(acc)
-        A[k, k] = A[k, k] * d - (R[k, k] - s[k]) * omd
+        A[k, k] = A[k, k] * damp - (R[k, k] - s[k]) * undamp
 
 @njit(parallel=True, fastmath=False, cache=True)
-def _finish_A(R, A, s, d, omd):
+def _finish_A(R, A, s, damp, undamp):
     "Step 1 alone: the off-diagonal availabilities of the last iteration."
     n = R.shape[0]; zero = np.float32(0.0)
     for i in prange(n):
         Ai = A[i]; Ri = R[i]; aii = Ai[i]
         for k in range(n):
             x = max(Ri[k], zero) - s[k]
-            Ai[k] = Ai[k] * d - max(x, zero) * omd
+            Ai[k] = Ai[k] * damp - max(x, zero) * undamp
         Ai[i] = aii
 
 # %% ../nbs/03a_engine.ipynb
@@ -107,20 +107,20 @@ def ap_numba(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
     "Fused numba kernel, one sweep over memory per iteration: updates `R` and `A` in place; returns `(n_iter, converged)`."
     _check_arrays(S, R, A, H)
     n = len(S); f = np.float32
-    d, omd = f(damping), f(1 - damping)
+    damp, undamp = f(damping), f(1 - damping)
     parts = np.zeros((_PARTS, n))     # float64 column sums of fixed row ranges: the same sums on any thread count
     s = np.zeros(n, dtype=np.float32)
     e = np.zeros((n, convergence_iter), dtype=bool) if convergence_iter else None
     Hk = S if H is None else H                              # placeholder of the right type when there is no history
     a, n_iter, converged = alpha, max_iter, convergence_iter is None
     for it in range(max_iter):
-        _sweep(S, R, A, Hk, s, parts, d, omd, f(a), f(1 - a), it > 0, H is not None)
+        _sweep(S, R, A, Hk, s, parts, damp, undamp, f(a), f(1 - a), it > 0, H is not None)
         if H is not None: a *= decay
-        _close(parts, s, R, A, d, omd)
+        _close(parts, s, R, A, damp, undamp)
         if convergence_iter and has_converged(e, (np.diag(A) + np.diag(R)) > 0, it, convergence_iter):
             n_iter, converged = it + 1, True
             break
-    _finish_A(R, A, s, d, omd)
+    _finish_A(R, A, s, damp, undamp)
     return n_iter, converged
 
 
@@ -155,14 +155,14 @@ def ap_torch(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
     T = torch.empty((b, n), dtype=torch.float32, device=dev)
     s = torch.zeros(n, dtype=torch.float32, device=dev); s64 = torch.zeros(n, dtype=torch.float64, device=dev)
     ar = torch.arange(n, device=dev)
-    d, omd = float(np.float32(damping)), float(np.float32(1 - damping))
+    damp, undamp = float(np.float32(damping)), float(np.float32(1 - damping))
     dA, dR = At.diagonal(), Rt.diagonal()
 
     def finish_A(lo, hi):                              # last iteration's A off the diagonal, rows lo:hi
         Ab, Tb, j = At[lo:hi], T[:hi - lo], ar[:hi - lo]
         keep = Ab[j, j + lo].clone()
-        torch.clamp(Rt[lo:hi], min=0, out=Tb); Tb.sub_(s).clamp_(min=0).mul_(omd)
-        Ab.mul_(d).sub_(Tb); Ab[j, j + lo] = keep
+        torch.clamp(Rt[lo:hi], min=0, out=Tb); Tb.sub_(s).clamp_(min=0).mul_(undamp)
+        Ab.mul_(damp).sub_(Tb); Ab[j, j + lo] = keep
 
     e = np.zeros((n, convergence_iter), dtype=bool) if convergence_iter else None
     a, n_iter, converged = alpha, max_iter, convergence_iter is None
@@ -178,7 +178,7 @@ def ap_torch(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
             Y2 = Tb.max(dim=1).values
             torch.sub(Sb, Y[:, None], out=Tb)
             Tb[j, I] = Sb[j, I] - Y2
-            Tb.mul_(omd); Rb.mul_(d).add_(Tb)
+            Tb.mul_(undamp); Rb.mul_(damp).add_(Tb)
             if Ht is not None:                         # Eq. 6, right after damping
                 torch.mul(Ht[lo:hi], float(np.float32(a)), out=Tb)
                 Rb.mul_(float(np.float32(1 - a))).add_(Tb)
@@ -186,7 +186,7 @@ def ap_torch(S, R, A, *, damping, max_iter, convergence_iter, H=None, alpha=0.5,
             s64 += Tb.sum(dim=0, dtype=torch.float64)
         if Ht is not None: a *= decay
         s.copy_(s64)
-        dA.mul_(d).sub_((dR - s).mul_(omd))
+        dA.mul_(damp).sub_((dR - s).mul_(undamp))
         if convergence_iter and has_converged(e, ((dA + dR) > 0).cpu().numpy(), it, convergence_iter):
             n_iter, converged = it + 1, True
             break
