@@ -224,12 +224,13 @@ def test_two_inits_at_once_make_one_round_zero(world):
 
 @pytest.mark.parametrize("preset", ["paper", "insbank"])
 def test_same_bank_on_one_or_two_threads(world, preset):
-    a, b = write_jsonl(world / "t1.jsonl", 400, "t", 6), write_jsonl(world / "t2.jsonl", 300, "u", 7)
+    "Large enough that OpenBLAS splits the history's products by thread count (ranks swapped before the fix)."
+    a, b = write_jsonl(world / "t1.jsonl", 1200, "t", 6), write_jsonl(world / "t2.jsonl", 800, "u", 7)
     banks = []
     for th in ("1", "2"):
         env = dict(OMP_NUM_THREADS=th, NUMBA_NUM_THREADS=th, OPENBLAS_NUM_THREADS=th, MKL_NUM_THREADS=th)
         d = world / f"threads-{preset}-{th}"
-        assert cli("init", d, a, "--size", 60, "--preset", preset, *FAST, env=env)[0] == 0
+        assert cli("init", d, a, "--size", 150, "--preset", preset, "--embedder", "hash:256", "--quiet", env=env)[0] == 0
         assert cli("evolve", d, b, "--quiet", env=env)[0] == 0
         banks.append(snapshot(d / "rounds"))
     assert banks[0] == banks[1], [k for k in banks[0] if banks[0][k] != banks[1].get(k)]
