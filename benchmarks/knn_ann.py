@@ -48,7 +48,7 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=None); ap.add_argument("--jitter", type=float, default=0.2)
     ap.add_argument("--seed", type=int, default=0); ap.add_argument("--sample", type=int, default=2000)
     ap.add_argument("--no-exact", action="store_true", help="skip the exact search (extrapolate its time from a 20,000-point run)")
-    ap.add_argument("--methods", nargs="*", default=["hnsw", "hnsw:pca=64,M=16", "ivf:pca=64"],
+    ap.add_argument("--methods", nargs="*", default=["hnsw", "hnsw:ef_search=40", "hnsw:pca=96,refine=4", "ivf"],
                     help="methods with options after a colon: hnsw, hnsw:pca=64,M=16, ivf:nprobe=8 ..."); ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
     import faiss
