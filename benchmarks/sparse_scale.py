@@ -2,6 +2,7 @@
 
     python benchmarks/sparse_scale.py --data-dir /work/shared/data                    # 300,000 candidates, k = 50
     python benchmarks/sparse_scale.py --data-dir /work/shared/data --n 500000 --out reports/sparse_scale
+    python benchmarks/sparse_scale.py --data-dir /work/shared/data --n 1000000 --neighbours hnsw --out reports/sparse_scale/n1m
 
 Dense AP over N points needs 12 N^2 bytes (S, R, A in float32): 1.08 TB at N = 300,000. Sparse PIBE
 (`PIBE(knn=k)`, `insbank.sparse`) keeps messages on the edges of a k-nearest-neighbour graph. This runs the round the
@@ -26,6 +27,7 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=None, help="shared data folder (default: $INSBANK_DATA, else ./data)")
     ap.add_argument("--n", type=int, default=300_000, help="candidates of round 1 (bank + new items)")
     ap.add_argument("--knn", type=int, default=50)
+    ap.add_argument("--neighbours", default="exact", help="kNN search of the graph: exact, hnsw, ivf (insbank.neighbours)")
     ap.add_argument("--preset", default="paper", choices=["paper", "insbank"], help="PIBE preset (the committed run measured the paper's method)")
     ap.add_argument("--bank-size", type=int, default=6000)
     ap.add_argument("--jitter", type=float, default=0.05, help="relative noise of the synthetic copies")
@@ -54,7 +56,7 @@ def main(argv=None):
     X1 = np.concatenate(parts)
     del parts, Xs, Xr
     print(f"round 0: {len(X0)} records; round 1: {len(X1)} new ({real} real, {synthetic} synthetic) + bank {a.bank_size}", flush=True)
-    pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn)
+    pibe = PIBE(bank_size=a.bank_size, preset=a.preset, knn=a.knn, neighbours=a.neighbours)
     rounds = []
     for t, X in enumerate((X0, X1)):
         reset_peak_rss(); t0 = time.perf_counter()
@@ -64,7 +66,7 @@ def main(argv=None):
                  new_in_bank=int((pibe.bank_ >= len(X0)).sum()) if t else int(len(pibe.bank_)))
         rounds.append(r); print(json.dumps(r), flush=True)
     n = rounds[-1]["candidates"]
-    res = dict(n=n, knn=a.knn, bank_size=a.bank_size, real_new=real, synthetic_new=synthetic, jitter=a.jitter, rounds=rounds,
+    res = dict(n=n, knn=a.knn, neighbours=a.neighbours, bank_size=a.bank_size, real_new=real, synthetic_new=synthetic, jitter=a.jitter, rounds=rounds,
                dense_gib=round(12 * n * n / 2**30, 1), total_seconds=round(time.perf_counter() - t_all, 1),
                machine=dict(cpus=os.cpu_count(), python=platform.python_version(), platform=platform.platform(),
                             loadavg_start=[round(x, 2) for x in load0], loadavg_end=[round(x, 2) for x in os.getloadavg()]))
@@ -74,7 +76,7 @@ def main(argv=None):
         out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
         (out / "results.json").write_text(json.dumps(res, indent=1) + "\n")
         lines = [f"# One sparse PIBE round over {n:,} candidates", "",
-                 f"Written by `benchmarks/sparse_scale.py` ({' '.join(sys.argv[1:])}). k = {a.knn}, bank {a.bank_size}, "
+                 f"Written by `benchmarks/sparse_scale.py` ({' '.join(sys.argv[1:])}). k = {a.knn} ({a.neighbours} neighbours), bank {a.bank_size}, "
                  f"history on, quality off, {os.cpu_count()} CPUs (load average {res['machine']['loadavg_start'][0]} at the start, "
                  f"{res['machine']['loadavg_end'][0]} at the end). Round 1's new items: {real:,} real records of the shared "
                  f"timeline and {synthetic:,} synthetic copies (seeded jitter {a.jitter}). Dense S, R, A at this N: "
