@@ -10,7 +10,7 @@ MAIN_DATA ?= data
 BANK ?= banks/main
 export INSBANK_DATA := $(abspath $(DATA))
 
-.PHONY: setup main test test-fast test-slow check-sync experiments experiments-full bench bench-evolution bench-sparse clean-banks
+.PHONY: setup main test test-fast test-slow check-sync experiments experiments-full bench bench-ann bench-ray bench-evolution bench-sparse clean-banks
 
 $(BIN)/insbank: settings.ini setup.py .ci/constraints.txt
 	bash .ci/setup $(VENV)
@@ -46,6 +46,15 @@ experiments-full: setup
 
 bench: setup
 	$(BIN)/python benchmarks/bench_ap.py
+
+# kNN graph: exact against FAISS (HNSW, IVF) side by side, at 50,000 and 1,000,000 points (reports/knn_ann/)
+bench-ann: setup
+	$(BIN)/python benchmarks/knn_ann.py --data-dir data --out reports/knn_ann/n50k
+	$(BIN)/python benchmarks/knn_ann.py --data-dir data --n 1000000 --no-exact --methods hnsw hnsw:ef_search=40 hnsw:pca=96,refine=4 --out reports/knn_ann/n1m
+
+# insbank embed on 1 and 2 local Ray workers against in process (reports/ray_embed/)
+bench-ray: setup
+	$(BIN)/python benchmarks/ray_embed.py --out reports/ray_embed
 
 # one sparse PIBE round (with history) over 300,000 candidates: the shared records plus jittered copies
 bench-sparse: setup
