@@ -25,7 +25,7 @@ __all__ = ['BANK_COLUMNS', 'bank_params', 'records_hash', 'InsBank', 'format_inf
 BANK_COLUMNS = ["rank", "gid", "id", "source", "dataset", "round", "score", "rep", "quality",
                 "instruction", "input", "output", "conversations", "extra"]
 _RUN_PARAMS = tuple(RUN_PARAMS)     # PIBE parameters no preset sets (engine, knn, ...): PIBE's own table
-_BEFORE_RUN_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=12.0)   # what a bank made before a run parameter existed ran with
+_BEFORE_RUN_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=None)   # what a bank made before a run parameter existed ran with
 
 def bank_params(
     bank_size:int,       # m

@@ -5,6 +5,7 @@
 # %% ../nbs/06_pibe.ipynb 2
 from __future__ import annotations
 import warnings
+import os
 import numpy as np
 from fastcore.basics import patch
 from sklearn.base import BaseEstimator
@@ -16,7 +17,7 @@ from .yardstick import carry_mass
 from .sparse import knn_graph, scale_rows, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
 
 # %% auto 0
-__all__ = ['PRESETS', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS', 'dense_gib', 'PIBE']
+__all__ = ['PRESETS', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS', 'machine_gib', 'dense_gib', 'PIBE']
 
 # %% ../nbs/06_pibe.ipynb
 PRESETS = {
@@ -58,13 +59,18 @@ RUN_PARAMS = {    # name: (default, check, what the check wants, help): how a ro
     "knn": ("auto", lambda v: v is None or v == "auto" or _num(1, np.inf, integer=True)(v), "None (dense), 'auto' or a positive integer",
             f"None: dense AP; k: sparse AP on the k-nearest-neighbour graph; 'auto': dense when the round fits in "
             f"dense_limit_gb, else sparse with k={AUTO_KNN}"),
-    "dense_limit_gb": (12.0, _num(0, np.inf, lo_open=True), "a number > 0",
-                       "knn='auto': the most GiB a dense round may take (S, R, A and H in float32)"),
+    "dense_limit_gb": (None, lambda v: v is None or _num(0, np.inf, lo_open=True)(v), "None or a number > 0",
+                       "knn='auto': the most GiB a dense round may take (S, R, A and H in float32; None: 75% of this machine's memory)"),
     "neighbours": ("exact", lambda v: v in NEIGHBOURS, f"one of {list(NEIGHBOURS)}",
                    "sparse rounds: how the kNN graph is searched: exact, or FAISS hnsw/ivf/flat ('auto': exact to 20,000 points)"),
     "off_graph": (True, lambda v: isinstance(v, (bool, np.bool_)), "True or False",
                   "sparse rounds: pairs off the graph enter the score and the median by their closed form"),
 }
+
+def machine_gib() -> float:
+    "This machine's physical memory in GiB (16 where the system does not say)."
+    try: return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError, AttributeError): return 16.0
 
 def dense_gib(
     n:int,         # candidates of a round
@@ -102,7 +108,7 @@ class PIBE(BaseEstimator):
         engine:str="auto",          # AP engine (see `insbank.ap.ENGINES`)
         chunk_size:int|None=None,   # split new data into rounds of at most this many items
         knn:int|str|None="auto",    # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`); "auto": by memory
-        dense_limit_gb:float=12.0,  # knn="auto": a round whose dense matrices need more GiB than this runs sparse
+        dense_limit_gb:float|None=None, # knn="auto": a round whose dense matrices need more GiB than this runs sparse (None: 75% of RAM)
         neighbours:str="exact",     # sparse only: kNN search, "exact" or FAISS "hnsw"/"ivf"/"flat" (`insbank.neighbours`)
         off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
@@ -138,7 +144,8 @@ def _round_knn(self:PIBE, n:int):
     "The k of a round over `n` candidates, None for dense (knn='auto': dense when it fits in `dense_limit_gb`)."
     if self.knn != "auto": return self.knn
     if self.params_["use_history"] and hasattr(self, "hist_indptr_"): return AUTO_KNN   # a sparse history feeds only sparse rounds
-    return None if dense_gib(n, self.params_["use_history"]) <= self.dense_limit_gb else AUTO_KNN
+    limit = self.dense_limit_gb if self.dense_limit_gb is not None else 0.75 * machine_gib()
+    return None if dense_gib(n, self.params_["use_history"]) <= limit else AUTO_KNN
 
 @patch
 def _check_history(self:PIBE, k):
