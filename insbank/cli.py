@@ -35,14 +35,14 @@ def _pibe_args(p):
     g.add_argument("--preset", choices=sorted(PRESETS), default="insbank", help=doc["preset"])
     for name in PARAMS:
         vals = {k: v[name] for k, v in PRESETS.items()}
-        h = f"{doc[name]} (" + ", ".join(f"{k}: {v}" for k, v in vals.items()) + ")"
+        h = (f"{doc[name]} (" + ", ".join(f"{k}: {v}" for k, v in vals.items()) + ")").replace("%", "%%")
         flag = "--history" if name == "use_history" else "--" + name.replace("_", "-")
         v = vals["paper"]
         if isinstance(v, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
         elif name in ("variant", "mode"): g.add_argument(flag, dest=name, choices=["paper", "code"] if name == "variant" else ["mul", "add"], default=None, help=h)
         else: g.add_argument(flag, dest=name, type=_pref if name == "preference" else type(v), default=None, help=h)
     for name, (default, _ok, _want, h) in RUN_PARAMS.items():     # how rounds run: the same table, no preset
-        flag, h = "--" + name.replace("_", "-"), f"{h} (default: {default})"
+        flag, h = "--" + name.replace("_", "-"), f"{h} (default: {default})".replace("%", "%%")   # argparse formats help with %
         if isinstance(default, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
         elif name == "neighbours": g.add_argument(flag, dest=name, choices=NEIGHBOURS, default=None, help=h)
         else: g.add_argument(flag, dest=name, type={"knn": _knn, "chunk_size": int, "dense_limit_gb": float}.get(name, str), default=None, help=h)
@@ -243,6 +243,11 @@ def cmd_reproduce(a):
 # %% ../nbs/08_cli.ipynb
 _PIBE_COMMANDS = ("init", "timeline")    # the commands that take PIBE's parameters (and `--config`)
 
+class _Help(argparse.ArgumentDefaultsHelpFormatter):
+    "Help that shows a flag's default, except where it has none (None: the preset's or the table's value, said in the help)."
+    def _get_help_string(self, action):
+        return action.help if action.default is None else super()._get_help_string(action)
+
 class _Parser(argparse.ArgumentParser):
     "The `insbank` parser: PIBE's flags are added only to the command that takes them (so `--help` imports no maths), and `--config FILE` fills that command's defaults from YAML."
     def parse_args(self, args=None, namespace=None):
@@ -293,7 +298,7 @@ def build_parser(
     full:bool=False, # add PIBE's flags to every command that takes them now (else when that command is parsed)
 ) -> argparse.ArgumentParser:
     "The `insbank` argument parser."
-    fmt = argparse.ArgumentDefaultsHelpFormatter
+    fmt = _Help
     p = _Parser(prog="insbank", formatter_class=fmt, description=
         "Choose and evolve instruction-tuning data. A bank is a directory; each dataset you add is one PIBE round "
         "(InsBank, arXiv 2502.11419). Every item gets rep (how well it represents the data seen: AP's representation "
