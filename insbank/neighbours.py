@@ -31,6 +31,18 @@ def _exact(X, k, block=None):
         D[lo:hi], I[lo:hi] = np.maximum(v.numpy(), 0), i.numpy()
     return D, I
 
+def _exact_rows(X, rows, k):
+    "The k nearest points of the given rows (each row itself first), by brute force against all points."
+    import torch
+    sq = np.einsum("ij,ij->i", X, X)
+    D, I = np.empty((len(rows), k), np.float32), np.empty((len(rows), k), np.int64)
+    for lo in range(0, len(rows), 256):
+        r = rows[lo:lo + 256]
+        d2 = sq[None, :] - 2 * (X[r] @ X.T) + sq[r, None]; d2[np.arange(len(r)), r] = -1.0   # itself first
+        v, i = torch.topk(torch.from_numpy(d2), k, dim=1, largest=False, sorted=True)
+        D[lo:lo + 256], I[lo:lo + 256] = np.maximum(v.numpy(), 0), i.numpy()
+    return D, I
+
 def _drop_self(D, I, k):
     "Remove each row's own index (wherever the index put it, or the last entry when it is absent)."
     n = len(I); own = I == np.arange(n)[:, None]
@@ -94,8 +106,10 @@ def nearest_neighbours(
     idx = _index(X, method, nlist, nprobe, M, ef_search, k, seed, pca, refine)
     if method == "flat": idx.add(X)
     D, I = idx.search(X, int(k) + 1)
-    I = np.where(I < 0, np.arange(n)[:, None], I)           # an unfilled slot (ivf with few points) counts as "self"
-    return _drop_self(D.astype(np.float32), I.astype(np.int64), int(k))
+    D, I = D.astype(np.float32), I.astype(np.int64)
+    short = np.flatnonzero((I < 0).any(1))      # the index found fewer than k + 1 points (small IVF cells, rare HNSW rows)
+    if len(short): D[short], I[short] = _exact_rows(X, short, int(k) + 1)      # those rows exactly
+    return _drop_self(D, I, int(k))
 
 def recall(
     approx,  # indices (n, k) from an approximate method
