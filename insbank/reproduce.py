@@ -82,6 +82,21 @@ def _check_table2(metrics, out):
         probs.append(f"full re-selection must reproduce the full selection exactly ({m} of {m}), got {ov['full'].get('runs')}")
     return probs + _files_exist(metrics, out)
 
+@register_check("table2_released")
+def _check_table2_released(metrics, out):
+    m, n, ov = metrics.get("m"), metrics.get("n_pool"), metrics.get("overlap") or {}
+    if not (_num(m) and m > 0 and _num(n) and n >= m): return [f"m {m!r} / n_pool {n!r} are not a bank and a pool"]
+    probs = [] if {"knn-code", "kcenter-code"} <= set(ov) and any(k.startswith("pibe-code") for k in ov) else [f"methods missing: got {sorted(ov)}"]
+    for meth, o in ov.items():
+        probs += [f"{meth}: overlap {v!r} outside 0..{m}" for v in o.get("runs", []) if not (_num(v) and 0 <= v <= m)]
+        if not (_num(o.get("distinct")) and 0 < o["distinct"] <= m): probs.append(f"{meth}: {o.get('distinct')!r} distinct items, bank is {m}")
+        if meth.startswith("pibe-code") and o.get("distinct") != m: probs.append(f"{meth}: PIBE's top-m must be {m} distinct items, got {o.get('distinct')}")
+    for name, rounds in (metrics.get("ap_rounds") or {}).items():   # the float16 switch applied where the script applies it
+        for r in rounds:
+            want = "float16" if r.get("candidates", 0) >= metrics.get("half_from", math.inf) else "float32"
+            if r.get("dtype") != want: probs.append(f"{name}: AP on {r.get('candidates')} candidates ran in {r.get('dtype')}, the script uses {want}")
+    return probs + _files_exist(metrics, out)
+
 @register_check("timeline")
 def _check_timeline(metrics, out):
     rounds, m = metrics.get("rounds") or [], metrics.get("bank_size")
