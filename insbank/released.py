@@ -73,9 +73,9 @@ def released_kcenter(
 # %% ../nbs/15_released.ipynb
 def released_ap(
     S,                          # similarities with the preference on the diagonal (n, n), or a callable giving row blocks
-    damping:float=0.5,
-    max_iter:int=200,
-    convergence_iter:int=15,
+    damping:float=0.5,          # weight of the previous message
+    max_iter:int=200,           # iterations at most
+    convergence_iter:int=15,    # stop when the exemplars are unchanged this long
     H=None,                     # history matrix (n, n) or None
     alpha:float=0.5,            # weight of H in the first iteration
     lamb:float=0.95,            # decay of alpha per iteration
@@ -124,7 +124,12 @@ def released_ap(
     return A.numpy(), R.numpy(), it + 1
 
 # %% ../nbs/15_released.ipynb
-def released_score(A, R, quality, gamma:float=1.0, ref:int|None=None):
+def released_score(
+    A, R,                   # the round's availabilities and responsibilities (n, n), any float dtype
+    quality,                # quality scores of the round's candidates (n,)
+    gamma:float=1.0,        # quality exponent of the multiplicative combination
+    ref:int|None=None,      # later rounds: min-max minimum over the first `ref` candidates, then clip at 0
+):
     "The script's score: rep = (colsum - rowsum + diag)/n of A + R; min over the first `ref` rows and clip (later rounds) or over all."
     n = len(A); col = np.zeros(n, np.float64); row = np.empty(n, np.float64); dg = np.empty(n, np.float64)
     for lo in range(0, n, 2048):                              # A + R in float32, a block of rows at a time
@@ -141,8 +146,12 @@ def released_pibe(
     X, quality,         # the whole pool in arrival order
     m:int,              # bank size (`n_clusters`)
     batch_size:int,     # items per round (the pool's length: one full selection)
-    alpha:float=0.5, lamb:float=0.95, gamma:float=1.0,
-    half_from:int=39000, seed:int|None=0, max_iter:int=200,
+    alpha:float=0.5,    # weight of the history in a round's first iteration (0: without history)
+    lamb:float=0.95,    # its decay per iteration
+    gamma:float=1.0,    # quality exponent
+    half_from:int=39000,# AP in float16 from this many candidates
+    seed:int|None=0,    # the degeneracy noise's generator
+    max_iter:int=200,   # AP iterations at most
     rep_ref:int=6000,   # later rounds: min-max minimum over this many first candidates
     log:list|None=None, # if a list: one dict per round appended (candidates, dtype, iterations)
 ) -> np.ndarray:
