@@ -11,7 +11,7 @@ from .core import InsbankError
 __all__ = ['METHODS', 'nearest_neighbours', 'recall']
 
 # %% ../nbs/02b_neighbours.ipynb
-METHODS = ("auto", "exact", "flat", "ivf", "hnsw")
+METHODS = ("auto", "exact", "flat", "ivf", "hnsw", "nndescent")
 
 def _faiss():
     try: import faiss
@@ -42,6 +42,14 @@ def _exact_rows(X, rows, k):
         v, i = torch.topk(torch.from_numpy(d2), k, dim=1, largest=False, sorted=True)
         D[lo:lo + 256], I[lo:lo + 256] = np.maximum(v.numpy(), 0), i.numpy()
     return D, I
+
+def _nndescent(X, k, seed, n_iters=None):
+    "The k + 1 nearest points of every point (itself among them) by nearest-neighbour descent (pynndescent)."
+    try: from pynndescent import NNDescent
+    except ImportError: raise InsbankError("method 'nndescent' needs pynndescent: pip install pynndescent") from None
+    kw = {} if n_iters is None else dict(n_iters=int(n_iters))
+    I, D = NNDescent(X, n_neighbors=k + 1, metric="euclidean", random_state=seed, n_jobs=-1, compressed=True, **kw).neighbor_graph
+    return np.square(D, dtype=np.float32), I.astype(np.int64)
 
 def _drop_self(D, I, k):
     "Remove each row's own index (wherever the index put it, or the last entry when it is absent)."
@@ -86,7 +94,8 @@ def nearest_neighbours(
     M:int=16,                 # hnsw: links per node (16: recall .98 at 4x the speed of exact search on 50,000 MiniLM points)
     ef_search:int|None=None,  # hnsw: candidate list of a query (default max(64, 2k))
     ef_construction:int|None=None, # hnsw: candidate list while building (default max(40, 2M)); lower builds faster, links worse
-    seed:int=0,               # ivf: sample that trains the cells
+    seed:int=0,               # ivf: sample that trains the cells; nndescent: its random state (fixed: the same graph every run)
+    n_iters:int|None=None,    # nndescent: refinement rounds (default pynndescent's, max(5, log2 n)); fewer is faster, recall lower
     block:int|None=None,      # exact: rows per block
     pca:int|None=None,        # hnsw/ivf: search in the first `pca` principal components, then re-rank by exact distance
     refine:int=2,             # with pca: candidates re-ranked per neighbour asked (k * refine)
@@ -104,10 +113,12 @@ def nearest_neighbours(
             try: _faiss(); method = "hnsw"
             except InsbankError: pass
     if method == "exact": return _exact(X, int(k), block)
-    idx = _index(X, method, nlist, nprobe, M, ef_search, k, seed, pca, refine, ef_construction)
-    if method == "flat": idx.add(X)
-    D, I = idx.search(X, int(k) + 1)
-    D, I = D.astype(np.float32), I.astype(np.int64)
+    if method == "nndescent": D, I = _nndescent(X, int(k), seed, n_iters)
+    else:
+        idx = _index(X, method, nlist, nprobe, M, ef_search, k, seed, pca, refine, ef_construction)
+        if method == "flat": idx.add(X)
+        D, I = idx.search(X, int(k) + 1)
+        D, I = D.astype(np.float32), I.astype(np.int64)
     short = np.flatnonzero((I < 0).any(1))      # the index found fewer than k + 1 points (small IVF cells, rare HNSW rows)
     if len(short): D[short], I[short] = _exact_rows(X, short, int(k) + 1)      # those rows exactly
     return _drop_self(D, I, int(k))

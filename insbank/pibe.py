@@ -50,7 +50,7 @@ PARAMS = {   # name: (check, what the check wants); the method parameters a pres
     "mode": (lambda v: v in ("mul", "add"), "'mul' or 'add'"),
 }
 
-NEIGHBOURS = ("exact", "auto", "hnsw", "ivf", "flat")
+NEIGHBOURS = ("exact", "auto", "hnsw", "ivf", "flat", "nndescent")
 AUTO_KNN = 50     # the k of an automatic sparse round (the full-evolution benchmark's k)
 RUN_PARAMS = {    # name: (default, check, what the check wants, help): how a round runs, set by no preset
     "engine": ("auto", lambda v: isinstance(v, str), "an engine name", "dense AP engine: auto, numpy, numba, torch"),
@@ -109,7 +109,7 @@ class PIBE(BaseEstimator):
         chunk_size:int|None=None,   # split new data into rounds of at most this many items
         knn:int|str|None="auto",    # None: dense AP; k: sparse AP on the k-nearest-neighbour graph (`insbank.sparse`); "auto": by memory
         dense_limit_gb:float|None=None, # knn="auto": a round whose dense matrices need more GiB than this runs sparse (None: 75% of RAM)
-        neighbours:str="exact",     # sparse only: kNN search, "exact" or FAISS "hnsw"/"ivf"/"flat" (`insbank.neighbours`)
+        neighbours:str="exact",     # sparse only: kNN search, "exact", FAISS "hnsw"/"ivf"/"flat" or "nndescent" (`insbank.neighbours`)
         off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
         self.bank_size, self.preset, self.preference, self.mass = bank_size, preset, preference, mass
