@@ -47,11 +47,13 @@ experiments-full: setup
 bench: setup
 	$(BIN)/python benchmarks/bench_ap.py
 
-# kNN graph: exact against FAISS (HNSW, IVF) side by side, at 50,000 and 1,000,000 points (reports/knn_ann/)
+# kNN graph: exact against FAISS (HNSW, IVF) and nearest-neighbour descent side by side, at 50,000 and 1,000,000 points (reports/knn_ann/)
 bench-ann: setup
 	$(BIN)/python benchmarks/knn_ann.py --data-dir data --out reports/knn_ann/n50k
 	$(BIN)/python benchmarks/knn_ann.py --data-dir data --methods hnsw hnsw:M=8 hnsw:M=8,ef_search=48 hnsw:M=12,ef_search=48 hnsw:M=16,ef_construction=24,ef_search=40 --out reports/knn_ann/n50k-settings
 	$(BIN)/python benchmarks/knn_ann.py --data-dir data --n 1000000 --no-exact --methods hnsw hnsw:ef_search=40 hnsw:pca=96,refine=4 --out reports/knn_ann/n1m
+	$(BIN)/python benchmarks/knn_ann.py --data-dir data --repeat 3 --methods hnsw hnsw:M=12,ef_search=48 nndescent nndescent:n_iters=6 --out reports/knn_ann/n50k-nndescent
+	$(BIN)/python benchmarks/knn_ann.py --data-dir data --n 1000000 --no-exact --methods nndescent --out reports/knn_ann/n1m-nndescent
 
 # insbank embed on 1 and 2 local Ray workers against in process (reports/ray_embed/)
 bench-ray: setup
