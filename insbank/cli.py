@@ -368,7 +368,8 @@ def build_parser(
     s.add_argument("--quiet", action="store_true"); run_args(s); json_arg(s)
     s = cmd("reproduce", "regenerate the study's tables and figures (papermill)", cmd_reproduce)
     s.add_argument("--out", default="reports", help="output directory")
-    s.add_argument("--full", action="store_true", help="paper-scale parameters (nbs/experiments/params/*.full.yaml)")
+    s.add_argument("--full", nargs="?", const=True, default=False, metavar="SET",
+                   help="paper-scale parameters (nbs/experiments/params/<name>.full.yaml); --full SET: <name>.SET.yaml, e.g. --full 136k")
     s.add_argument("--only", nargs="*", help="experiment names")
     s.add_argument("--check", action="store_true", help="also check every metrics.json")
     s.add_argument("--data-dir", default=None)

@@ -371,11 +371,15 @@ def reset_peak_rss() -> bool:
 def _params(nb_path, name, full, root):
     import yaml
     if not full: return {}, "defaults"
-    p = repo_root(root) / "nbs" / "experiments" / "params" / f"{name}.full.yaml"
-    if not p.exists(): return {}, f"defaults (no params/{name}.full.yaml)"
+    tag = "full" if full is True else str(full)
+    p = repo_root(root) / "nbs" / "experiments" / "params" / f"{name}.{tag}.yaml"
+    if not p.exists():
+        if tag == "full": return {}, f"defaults (no params/{name}.full.yaml)"
+        have = sorted(q.name for q in p.parent.glob(f"{name}.*.yaml"))
+        raise InsbankError(f"no parameter set {p.name} for {name}; write it or pick one of {have}")
     params = yaml.safe_load(p.read_text()) or {}
     if not isinstance(params, dict): raise InsbankError(f"{p} must hold a mapping of parameter names to values")
-    return params, f"params/{name}.full.yaml"
+    return params, f"params/{p.name}"
 
 def _declared(nb_path):
     import papermill as pm
@@ -416,7 +420,7 @@ def _peak(od):
 
 def reproduce(
     out="reports",          # output folder: out/<name>/ per experiment, plus index.md and index.json
-    full:bool=False,        # use params/<name>.full.yaml (paper scale) instead of the small defaults
+    full:bool|str=False,    # True: params/<name>.full.yaml (paper scale) instead of the small defaults; a name: params/<name>.<full>.yaml
     only=None,              # names of experiments to run (default: all discovered)
     check:bool=False,       # validate each metrics.json with the registered checks
     data_dir=None,          # data folder passed to the kernels as INSBANK_DATA (and DATA_DIR)
@@ -429,6 +433,9 @@ def reproduce(
     log = log or (lambda *a: None)
     found = discover(root)
     names = list(found) if not only else list(only)
+    if not only and isinstance(full, str) and full != "full":      # a named set: the experiments that have one
+        names = [n for n in names if (repo_root(root) / "nbs" / "experiments" / "params" / f"{n}.{full}.yaml").exists()]
+        if not names: raise InsbankError(f"no experiment has a parameter set params/<name>.{full}.yaml")
     unknown = [n for n in names if n not in found]
     if unknown: raise InsbankError(f"unknown experiment(s) {unknown}; found in nbs/experiments: {sorted(found)}")
     out = Path(out).resolve(); out.mkdir(parents=True, exist_ok=True)

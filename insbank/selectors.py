@@ -307,7 +307,7 @@ def get_selector(
 class GradualResult:
     "Outcome of `gradual_select`."
     bank: np.ndarray                            # global ids of the final bank, best first
-    rounds: list = field(default_factory=list)  # per round: dict(round, n_new, n_candidates, added, dropped, seconds, bank)
+    rounds: list = field(default_factory=list)  # per round: dict(round, n_new, n_candidates, added, dropped, seconds, bank; PIBE: exemplars)
 
 def _chunk(ch):
     if len(ch) == 2: return ch[0], ch[1], None
@@ -353,6 +353,7 @@ def gradual_select(
         added, dropped = len(np.setdiff1d(new_bank, bank)), len(np.setdiff1d(bank, new_bank))
         info = dict(round=t, n_new=len(X), n_candidates=(len(bank) + len(X)) if not getattr(sel, "reselect", False) else n_seen + len(X),
                     added=added, dropped=dropped, seconds=dt)
+        if pibe: info["exemplars"] = len(est.exemplars_)      # AP's clusters this round, against the bank's m places
         if keep_banks: info["bank"] = new_bank
         res.rounds.append(info)
         if log: log(f"round {t}: {len(X)} new, bank {len(new_bank)}, +{added} -{dropped}, {dt:.2f}s")
