@@ -20,6 +20,8 @@ def _pref(v:str):
     try: return float(v)
     except ValueError: return v
 
+_CHOICES = {"variant": ["paper", "code"], "mode": ["mul", "add"], "exemplar_order": ["score", "mass"]}   # PIBE's string parameters
+
 def _knn(v:str):
     "--knn: auto, none (dense) or a number of neighbours."
     if v.lower() in ("auto", "none", "dense"): return "auto" if v.lower() == "auto" else "dense"
@@ -39,7 +41,7 @@ def _pibe_args(p):
         flag = "--history" if name == "use_history" else "--" + name.replace("_", "-")
         v = vals["paper"]
         if isinstance(v, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
-        elif name in ("variant", "mode"): g.add_argument(flag, dest=name, choices=["paper", "code"] if name == "variant" else ["mul", "add"], default=None, help=h)
+        elif name in _CHOICES: g.add_argument(flag, dest=name, choices=_CHOICES[name], default=None, help=h)
         else: g.add_argument(flag, dest=name, type=_pref if name == "preference" else type(v), default=None, help=h)
     for name, (default, _ok, _want, h) in RUN_PARAMS.items():     # how rounds run: the same table, no preset
         flag, h = "--" + name.replace("_", "-"), f"{h} (default: {default})".replace("%", "%%")   # argparse formats help with %

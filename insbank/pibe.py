@@ -21,9 +21,9 @@ __all__ = ['PRESETS', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS', 'machine
 
 # %% ../nbs/06_pibe.ipynb
 PRESETS = {
-    "paper": dict(preference=0.0, quality_preference=0.0, exemplars_first=False, mass=False, use_history=True,
+    "paper": dict(preference=0.0, quality_preference=0.0, exemplars_first=False, exemplar_order="score", mass=False, use_history=True,
                   variant="paper", damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
-    "insbank": dict(preference="median", quality_preference=0.3, exemplars_first=True, mass=True, use_history=False,
+    "insbank": dict(preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="score", mass=True, use_history=False,
                     variant="paper", damping=0.9, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
 }
 
@@ -38,6 +38,7 @@ PARAMS = {   # name: (check, what the check wants); the method parameters a pres
     "preference": (lambda v: isinstance(v, str) or _num(-np.inf, 0)(v), "a number <= 0, 'median' or 'q<p>'"),
     "quality_preference": (_num(0, 1), "a number in [0, 1]"),
     "exemplars_first": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "exemplar_order": (lambda v: v in ("score", "mass"), "'score' or 'mass'"),
     "mass": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "use_history": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "variant": (lambda v: v in ("paper", "code"), "'paper' or 'code'"),
@@ -95,6 +96,7 @@ class PIBE(BaseEstimator):
         preference=None,            # AP preference: a number (paper: 0), "median" or "q<p>" of the similarities
         quality_preference:float|None=None, # t: item k's preference is p * (1 - t q'_k), q' the min-max quality (high quality: likelier exemplar)
         exemplars_first:bool|None=None, # rank AP's exemplars ahead of the items they represent
+        exemplar_order:str|None=None, # with exemplars_first: order them by "score" (Eq. 10) or by "mass", the mass of their cluster x quality^gamma
         mass:bool|None=None,        # dropped items hand their mass to the bank item nearest them (rows of S weighted)
         use_history:bool|None=None, # the paper's history matrix H (Eq. 4-6) in later rounds
         variant:str|None=None,      # "paper" or "code" (the released code's differences 1-3)
@@ -113,7 +115,7 @@ class PIBE(BaseEstimator):
         off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
         self.bank_size, self.preset, self.preference, self.mass = bank_size, preset, preference, mass
-        self.quality_preference, self.exemplars_first = quality_preference, exemplars_first
+        self.quality_preference, self.exemplars_first, self.exemplar_order = quality_preference, exemplars_first, exemplar_order
         self.use_history, self.variant, self.damping, self.max_iter = use_history, variant, damping, max_iter
         self.convergence_iter, self.alpha, self.decay, self.gamma, self.mode = convergence_iter, alpha, decay, gamma, mode
         self.engine, self.chunk_size, self.knn, self.off_graph = engine, chunk_size, knn, off_graph
@@ -200,6 +202,19 @@ def partial_fit(self:PIBE, X, quality=None):
 
 # %% ../nbs/06_pibe.ipynb
 @patch
+def _order(self:PIBE, scores, ex, cand_X, w, q):
+    "This round's candidates, best first: by score; with `exemplars_first` the exemplars ahead (by score or by cluster mass), then the rest by score."
+    P = self.params_
+    if not P["exemplars_first"]: return rank(scores)
+    if P["exemplar_order"] == "score" or len(ex) == 0: return rank(scores, first=ex)
+    ex = np.asarray(ex, dtype=np.int64)
+    self.cluster_mass_ = carry_mass(cand_X, w, ex)     # each candidate's mass to its most similar exemplar: the cluster's mass
+    key = combine(self.cluster_mass_, q[ex], P["mode"], P["gamma"])
+    rest = rank(scores); rest = rest[~np.isin(rest, ex)]
+    return np.concatenate([ex[rank(key)], rest])
+
+# %% ../nbs/06_pibe.ipynb
+@patch
 def _round(self:PIBE, X, q, first):
     P, n = self.params_, len(X)
     ids_new = np.arange(self.n_seen_, self.n_seen_ + n)
@@ -221,7 +236,8 @@ def _round(self:PIBE, X, q, first):
     scores = combine(rep, cand_q, P["mode"], P["gamma"],
                      rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
     ex = res.exemplars
-    keep = rank(scores, first=ex if P["exemplars_first"] else None)[:self.bank_size]
+    self.order_ = self._order(scores, ex, cand_X, w, cand_q)
+    keep = self.order_[:self.bank_size]
     self.exemplars_ = ids[ex]
     self.candidates_, self.scores_, self.rep_, self.quality_ = ids, scores, rep, cand_q
     self.bank_, self.bank_X_, self.bank_quality_ = ids[keep], cand_X[keep], cand_q[keep]
@@ -282,8 +298,7 @@ def _ap_sparse(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
 def ranking_(self:PIBE):
     "Global ids of the last round's candidates, best first (after `fit`/`partial_fit`); the bank is its first `bank_size`."
     if not hasattr(self, "candidates_"): raise AttributeError("ranking_: PIBE is not fitted (or was restored from a state, which keeps only the bank)")
-    ex = np.isin(self.candidates_, self.exemplars_) if self.params_["exemplars_first"] else None
-    return self.candidates_[rank(self.scores_, first=ex)]
+    return self.candidates_[self.order_]
 
 @patch
 def top(self:PIBE, b:int):
