@@ -9,6 +9,7 @@ import os
 import numpy as np
 from fastcore.basics import patch
 from sklearn.base import BaseEstimator
+from threadpoolctl import threadpool_limits
 from .core import InsbankError
 from .ap import neg_euclidean_similarity, affinity_propagation, preference_value
 from .history import cosine_similarity, history_matrix, stream_median
@@ -185,7 +186,9 @@ def fit(self:PIBE, X, quality=None):
         raise InsbankError(f"bank size {self.bank_size} is larger than the pool ({len(X)} items)")
     for a in _STATE: self.__dict__.pop(a, None)
     self.n_seen_, self.round_ = 0, -1
-    self._round(X, q, first=True)
+    # OpenBLAS (0.3.31) sums float32 products differently on 1 and 2 threads, and S, the kNN graph and the carried mass
+    # come from such products: a round runs its BLAS on one thread, so a bank is the same on any machine
+    with threadpool_limits(1, user_api="blas"): self._round(X, q, first=True)
     return self
 
 @patch
@@ -197,7 +200,8 @@ def partial_fit(self:PIBE, X, quality=None):
     step = self.chunk_size or len(X)
     self._check_history(self._round_knn(len(self.bank_) + min(step, len(X))))    # before any work
     step = self.chunk_size or len(X)
-    for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
+    with threadpool_limits(1, user_api="blas"):
+        for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
     return self
 
 # %% ../nbs/06_pibe.ipynb

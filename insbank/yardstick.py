@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 import numpy as np
+from threadpoolctl import threadpool_limits
 from .core import InsbankError
 
 # %% auto 0
@@ -30,10 +31,11 @@ def nearest(
     if len(V) == 0: raise InsbankError("the bank is empty: nothing to be near to")
     if U.shape[1] != V.shape[1]: raise InsbankError(f"items have width {U.shape[1]}, the bank {V.shape[1]}")
     sim, arg = np.empty(len(U)), np.empty(len(U), dtype=np.int64)
-    for lo in range(0, len(U), block):
-        G = U[lo:lo + block] @ V.T
-        arg[lo:lo + block] = G.argmax(1)
-        sim[lo:lo + block] = G[np.arange(len(G)), arg[lo:lo + block]]
+    with threadpool_limits(1, user_api="blas"):      # OpenBLAS's float32 sums depend on its thread count: one thread, one answer
+        for lo in range(0, len(U), block):
+            G = U[lo:lo + block] @ V.T
+            arg[lo:lo + block] = G.argmax(1)
+            sim[lo:lo + block] = G[np.arange(len(G)), arg[lo:lo + block]]
     return sim, arg
 
 # %% ../nbs/05a_yardstick.ipynb
