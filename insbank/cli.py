@@ -20,7 +20,6 @@ def _pref(v:str):
     try: return float(v)
     except ValueError: return v
 
-_CHOICES = {"variant": ["paper", "code"], "mode": ["mul", "add"], "exemplar_order": ["score", "mass"]}   # PIBE's string parameters
 
 def _knn(v:str):
     "--knn: auto, none (dense) or a number of neighbours."
@@ -31,7 +30,7 @@ def _knn(v:str):
 def _pibe_args(p):
     "PIBE's parameters as flags, derived from its own table (`PARAMS`, `PRESETS`) and docments: nothing is copied."
     from fastcore.docments import docments
-    from insbank.pibe import PIBE, PARAMS, PRESETS, RUN_PARAMS, NEIGHBOURS
+    from insbank.pibe import PIBE, PARAMS, PRESETS, RUN_PARAMS, NEIGHBOURS, CHOICES
     doc = docments(PIBE.__init__)
     g = p.add_argument_group("PIBE parameters, fixed when the bank is created (`init`); unset ones take the preset's value")
     g.add_argument("--preset", choices=sorted(PRESETS), default="insbank", help=doc["preset"])
@@ -41,7 +40,7 @@ def _pibe_args(p):
         flag = "--history" if name == "use_history" else "--" + name.replace("_", "-")
         v = vals["paper"]
         if isinstance(v, bool): g.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=None, help=h)
-        elif name in _CHOICES: g.add_argument(flag, dest=name, choices=_CHOICES[name], default=None, help=h)
+        elif name in CHOICES: g.add_argument(flag, dest=name, choices=CHOICES[name], default=None, help=h)
         else: g.add_argument(flag, dest=name, type=_pref if name == "preference" else type(v), default=None, help=h)
     for name, (default, _ok, _want, h) in RUN_PARAMS.items():     # how rounds run: the same table, no preset
         flag, h = "--" + name.replace("_", "-"), f"{h} (default: {default})".replace("%", "%%")   # argparse formats help with %

@@ -18,7 +18,7 @@ from .yardstick import carry_mass
 from .sparse import knn_graph, scale_rows, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
 
 # %% auto 0
-__all__ = ['PRESETS', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS', 'machine_gib', 'dense_gib', 'PIBE']
+__all__ = ['PRESETS', 'CHOICES', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS', 'machine_gib', 'dense_gib', 'PIBE']
 
 # %% ../nbs/06_pibe.ipynb
 PRESETS = {
@@ -35,21 +35,25 @@ def _num(lo, hi, lo_open=False, hi_open=False, integer=False):
         return (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     return ok
 
+CHOICES = {"exemplar_order": ("score", "mass"), "variant": ("paper", "code"), "mode": ("mul", "add")}   # values of the string parameters (also the CLI's choices)
+
+def _one_of(name): return (lambda v: v in CHOICES[name]), " or ".join(repr(c) for c in CHOICES[name])
+
 PARAMS = {   # name: (check, what the check wants); the method parameters a preset sets, then the run parameters
     "preference": (lambda v: isinstance(v, str) or _num(-np.inf, 0)(v), "a number <= 0, 'median' or 'q<p>'"),
     "quality_preference": (_num(0, 1), "a number in [0, 1]"),
     "exemplars_first": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
-    "exemplar_order": (lambda v: v in ("score", "mass"), "'score' or 'mass'"),
+    "exemplar_order": _one_of("exemplar_order"),
     "mass": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "use_history": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
-    "variant": (lambda v: v in ("paper", "code"), "'paper' or 'code'"),
+    "variant": _one_of("variant"),
     "damping": (_num(0.5, 1, hi_open=True), "a number in [0.5, 1)"),
     "max_iter": (_num(1, np.inf, integer=True), "an integer >= 1"),
     "convergence_iter": (_num(0, np.inf, integer=True), "an integer >= 0 (0: exactly max_iter iterations)"),
     "alpha": (_num(0, 1), "a number in [0, 1]"),
     "decay": (_num(0, 1), "a number in [0, 1]"),
     "gamma": (_num(0, np.inf), "a number >= 0"),
-    "mode": (lambda v: v in ("mul", "add"), "'mul' or 'add'"),
+    "mode": _one_of("mode"),
 }
 
 NEIGHBOURS = ("exact", "auto", "hnsw", "ivf", "flat", "nndescent")

@@ -368,11 +368,15 @@ def reset_peak_rss() -> bool:
     except OSError: return False
 
 # %% ../nbs/10_reproduce.ipynb
+def _params_file(root, name, tag):
+    "Where experiment `name` keeps its parameter set `tag` (full: the paper scale)."
+    return repo_root(root) / "nbs" / "experiments" / "params" / f"{name}.{tag}.yaml"
+
 def _params(nb_path, name, full, root):
     import yaml
     if not full: return {}, "defaults"
     tag = "full" if full is True else str(full)
-    p = repo_root(root) / "nbs" / "experiments" / "params" / f"{name}.{tag}.yaml"
+    p = _params_file(root, name, tag)
     if not p.exists():
         if tag == "full": return {}, f"defaults (no params/{name}.full.yaml)"
         have = sorted(q.name for q in p.parent.glob(f"{name}.*.yaml"))
@@ -434,7 +438,7 @@ def reproduce(
     found = discover(root)
     names = list(found) if not only else list(only)
     if not only and isinstance(full, str) and full != "full":      # a named set: the experiments that have one
-        names = [n for n in names if (repo_root(root) / "nbs" / "experiments" / "params" / f"{n}.{full}.yaml").exists()]
+        names = [n for n in names if _params_file(root, n, full).exists()]
         if not names: raise InsbankError(f"no experiment has a parameter set params/<name>.{full}.yaml")
     unknown = [n for n in names if n not in found]
     if unknown: raise InsbankError(f"unknown experiment(s) {unknown}; found in nbs/experiments: {sorted(found)}")
