@@ -303,8 +303,9 @@ def build_parser(
     p = _Parser(prog="insbank", formatter_class=fmt, description=
         "Choose and evolve instruction-tuning data. A bank is a directory; each dataset you add is one PIBE round "
         "(InsBank, arXiv 2502.11419). Every item gets rep (how well it represents the data seen: AP's representation "
-        "score), quality (its quality score) and score (quality x rep, Eq. 10), and the bank keeps the items in score order, "
-        "so the top b is the selection for budget b. Start with `insbank timeline` (the main job on data/) or `insbank init`.")
+        "score), quality (its quality score) and score (quality x rep, Eq. 10), and the bank is ranked (by default AP's "
+        "exemplars first, those heading the largest clusters ahead, then the rest by score), so the top b is the "
+        "selection for budget b. Start with `insbank timeline` (the main job on data/) or `insbank init`.")
     p.add_argument("--version", action="version", version=f"insbank {insbank.__version__}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND"); p._cmds = {}
     def cmd(name, help, func):

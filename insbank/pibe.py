@@ -24,7 +24,7 @@ __all__ = ['PRESETS', 'CHOICES', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS
 PRESETS = {
     "paper": dict(preference=0.0, quality_preference=0.0, exemplars_first=False, exemplar_order="score", mass=False, use_history=True,
                   variant="paper", damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
-    "insbank": dict(preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="score", mass=True, use_history=False,
+    "insbank": dict(preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="mass", mass=True, use_history=False,
                     variant="paper", damping=0.9, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
 }
 
