@@ -26,6 +26,7 @@ BANK_COLUMNS = ["rank", "gid", "id", "source", "dataset", "round", "score", "rep
                 "instruction", "input", "output", "conversations", "extra"]
 _RUN_PARAMS = tuple(RUN_PARAMS)     # PIBE parameters no preset sets (engine, knn, ...): PIBE's own table
 _BEFORE_RUN_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=None)   # what a bank made before a run parameter existed ran with
+_BEFORE_METHOD_PARAMS = dict(exemplar_order="score")   # ... and before a method parameter existed (its preset's value has changed since)
 
 def bank_params(
     bank_size:int,       # m
@@ -44,7 +45,7 @@ def _upgrade_config(cfg:dict) -> dict:
     if cfg.get("format") == 1:
         old = dict(cfg["params"]); old["convergence_iter"] = old.get("convergence_iter") or 0
         cfg = dict(cfg, format=2, params=bank_params(cfg["bank_size"], preset="paper", **{**_BEFORE_RUN_PARAMS, **old}))
-    missing = {k: v for k, v in _BEFORE_RUN_PARAMS.items() if k not in cfg["params"]}
+    missing = {k: v for k, v in {**_BEFORE_RUN_PARAMS, **_BEFORE_METHOD_PARAMS}.items() if k not in cfg["params"]}
     return dict(cfg, params={**cfg["params"], **missing}) if missing else cfg
 
 def _write_json(path, obj):
