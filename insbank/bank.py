@@ -25,8 +25,8 @@ __all__ = ['BANK_COLUMNS', 'bank_params', 'records_hash', 'InsBank', 'format_inf
 BANK_COLUMNS = ["rank", "gid", "id", "source", "dataset", "round", "score", "rep", "quality",
                 "instruction", "input", "output", "conversations", "extra"]
 _RUN_PARAMS = tuple(RUN_PARAMS)     # PIBE parameters no preset sets (engine, knn, ...): PIBE's own table
-_BEFORE_RUN_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=None)   # what a bank made before a run parameter existed ran with
-_BEFORE_METHOD_PARAMS = dict(exemplar_order="score")   # ... and before a method parameter existed (its preset's value has changed since)
+# what a bank made before a parameter existed ran with: run parameters, and method parameters whose preset value has changed since
+_BEFORE_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=None, exemplar_order="score")
 
 def bank_params(
     bank_size:int,       # m
@@ -44,8 +44,8 @@ def _upgrade_config(cfg:dict) -> dict:
     "A configuration of an older format read as the current one (format 1: the paper's method, no presets)."
     if cfg.get("format") == 1:
         old = dict(cfg["params"]); old["convergence_iter"] = old.get("convergence_iter") or 0
-        cfg = dict(cfg, format=2, params=bank_params(cfg["bank_size"], preset="paper", **{**_BEFORE_RUN_PARAMS, **old}))
-    missing = {k: v for k, v in {**_BEFORE_RUN_PARAMS, **_BEFORE_METHOD_PARAMS}.items() if k not in cfg["params"]}
+        cfg = dict(cfg, format=2, params=bank_params(cfg["bank_size"], preset="paper", **{**_BEFORE_PARAMS, **old}))
+    missing = {k: v for k, v in _BEFORE_PARAMS.items() if k not in cfg["params"]}
     return dict(cfg, params={**cfg["params"], **missing}) if missing else cfg
 
 def _write_json(path, obj):

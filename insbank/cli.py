@@ -20,7 +20,6 @@ def _pref(v:str):
     try: return float(v)
     except ValueError: return v
 
-
 def _knn(v:str):
     "--knn: auto, none (dense) or a number of neighbours."
     if v.lower() in ("auto", "none", "dense"): return "auto" if v.lower() == "auto" else "dense"
