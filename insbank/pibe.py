@@ -203,7 +203,6 @@ def partial_fit(self:PIBE, X, quality=None):
     X, q = self._check_input(X, quality)
     step = self.chunk_size or len(X)
     self._check_history(self._round_knn(len(self.bank_) + min(step, len(X))))    # before any work
-    step = self.chunk_size or len(X)
     with threadpool_limits(1, user_api="blas"):
         for lo in range(0, len(X), step): self._round(X[lo:lo + step], q[lo:lo + step], first=False)
     return self
