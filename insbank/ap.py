@@ -67,12 +67,17 @@ def preference_value(
         S = neg_euclidean_similarity(X)
         vals = S[~np.eye(n, dtype=bool)]
     else:
-        rng = np.random.default_rng(seed)
-        i = rng.integers(0, n, sample); k = (i + rng.integers(1, n, sample)) % n      # k != i, uniform over the others
-        vals = np.empty(sample)
-        for lo in range(0, sample, 1 << 15):                                        # bounded temporaries
-            d = X[i[lo:lo + (1 << 15)]].astype(np.float64) - X[k[lo:lo + (1 << 15)]]
-            vals[lo:lo + (1 << 15)] = -np.sqrt(np.einsum("ij,ij->i", d, d))
+        # a seeded sample of whole rows (each row: its n - 1 pairs), computed by matrix products: every pair is equally
+        # likely to be in it, and it costs one (rows x n) product instead of gathering `sample` pairs one by one
+        rows = np.sort(np.random.default_rng(seed).choice(n, min(n, -(-sample // (n - 1))), replace=False))
+        sq = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        vals = []
+        for lo in range(0, len(rows), 256):                                         # bounded temporaries
+            r = rows[lo:lo + 256]
+            d2 = sq[r, None] + sq[None, :] - 2 * (X[r] @ X.T).astype(np.float64)
+            d2[np.arange(len(r)), r] = np.nan                                        # not a pair
+            vals.append(-np.sqrt(np.maximum(d2[~np.isnan(d2)], 0)))
+        vals = np.concatenate(vals)
     return float(np.quantile(vals, q))
 
 # %% ../nbs/03_ap.ipynb

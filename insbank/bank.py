@@ -26,7 +26,7 @@ BANK_COLUMNS = ["rank", "gid", "id", "source", "dataset", "round", "score", "rep
                 "instruction", "input", "output", "conversations", "extra"]
 _RUN_PARAMS = tuple(RUN_PARAMS)     # PIBE parameters no preset sets (engine, knn, ...): PIBE's own table
 # what a bank made before a parameter existed ran with: run parameters, and method parameters whose preset value has changed since
-_BEFORE_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=None, exemplar_order="score")
+_BEFORE_PARAMS = dict(knn=None, neighbours="exact", dense_limit_gb=None, exemplar_order="score", rank_by="score", quality_bonus=0.0)
 
 def bank_params(
     bank_size:int,       # m
@@ -270,8 +270,6 @@ def add(self:InsBank,
         timings["quality_s"] = time.time() - t; t = time.time()
         pibe = PIBE(cfg["bank_size"], **cfg["params"])
         if prev is None:
-            if len(records) < cfg["bank_size"]:
-                raise DataError(f"bank size {cfg['bank_size']} is larger than the pool: dataset {name!r} has {len(records)} records")
             log(f"{name}: round 0 over {len(records)} records")
             pibe.fit(X, q)
             n_seen0, rnd = 0, 0

@@ -302,8 +302,10 @@ def build_parser(
     p = _Parser(prog="insbank", formatter_class=fmt, description=
         "Choose and evolve instruction-tuning data. A bank is a directory; each dataset you add is one PIBE round "
         "(InsBank, arXiv 2502.11419). Every item gets rep (how well it represents the data seen: AP's representation "
-        "score), quality (its quality score) and score (quality x rep, Eq. 10), and the bank is ranked (by default AP's "
-        "exemplars first, those heading the largest clusters ahead, then the rest by score), so the top b is the "
+        "score, from AP over the mass each item carries) and quality (its quality score). By default the bank is ranked "
+        "by greedy coverage: each next item is the one with the largest key = (1 + p_rep)(1 + p_q)^gamma x its gain in "
+        "mass-weighted coverage + quality_bonus x p_q / bank size (p: within-round percentiles), and score is that key "
+        "at its pick (--rank-by score: the paper's (1 + rep')(1 + quality')^gamma, Eq. 10). The top b is the "
         "selection for budget b. Start with `insbank timeline` (the main job on data/) or `insbank init`.")
     p.add_argument("--version", action="version", version=f"insbank {insbank.__version__}")
     sub = p.add_subparsers(dest="cmd", required=True, metavar="COMMAND"); p._cmds = {}

@@ -13,7 +13,8 @@ from threadpoolctl import threadpool_limits
 from .core import InsbankError
 from .ap import neg_euclidean_similarity, affinity_propagation, preference_value
 from .history import cosine_similarity, history_matrix, stream_median
-from .scoring import representation_score, combine, rank, minmax
+from .scoring import representation_score, combine, rank, minmax, percentile
+from .greedy import dense_cosines, graph_cosines, greedy_cover
 from .yardstick import carry_mass
 from .sparse import knn_graph, scale_rows, sparse_affinity_propagation, sparse_representation_score, history_state, sparse_history
 
@@ -22,10 +23,10 @@ __all__ = ['PRESETS', 'CHOICES', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS
 
 # %% ../nbs/06_pibe.ipynb
 PRESETS = {
-    "paper": dict(preference=0.0, quality_preference=0.0, exemplars_first=False, exemplar_order="score", mass=False, use_history=True,
+    "paper": dict(rank_by="score", quality_bonus=0.0, preference=0.0, quality_preference=0.0, exemplars_first=False, exemplar_order="score", mass=False, use_history=True,
                   variant="paper", damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
-    "insbank": dict(preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="mass", mass=True, use_history=False,
-                    variant="paper", damping=0.9, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
+    "insbank": dict(rank_by="gain", quality_bonus=1.0, preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="mass", mass=True, use_history=False,
+                    variant="paper", damping=0.9, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=3.0, mode="mul"),
 }
 
 def _num(lo, hi, lo_open=False, hi_open=False, integer=False):
@@ -35,11 +36,13 @@ def _num(lo, hi, lo_open=False, hi_open=False, integer=False):
         return (v > lo if lo_open else v >= lo) and (v < hi if hi_open else v <= hi)
     return ok
 
-CHOICES = {"exemplar_order": ("score", "mass"), "variant": ("paper", "code"), "mode": ("mul", "add")}   # values of the string parameters (also the CLI's choices)
+CHOICES = {"rank_by": ("score", "gain"), "exemplar_order": ("score", "mass"), "variant": ("paper", "code"), "mode": ("mul", "add")}   # values of the string parameters (also the CLI's choices)
 
 def _one_of(name): return (lambda v: v in CHOICES[name]), " or ".join(repr(c) for c in CHOICES[name])
 
 PARAMS = {   # name: (check, what the check wants); the method parameters a preset sets, then the run parameters
+    "rank_by": _one_of("rank_by"),
+    "quality_bonus": (_num(0, np.inf), "a number >= 0"),
     "preference": (lambda v: isinstance(v, str) or _num(-np.inf, 0)(v), "a number <= 0, 'median' or 'q<p>'"),
     "quality_preference": (_num(0, 1), "a number in [0, 1]"),
     "exemplars_first": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
@@ -98,6 +101,8 @@ class PIBE(BaseEstimator):
         bank_size:int=1000,         # m: items kept in the bank
         *,
         preset:str="insbank",       # "insbank" (measured default) or "paper" (the paper's method); sets every None below
+        rank_by:str|None=None,      # "gain": greedy coverage gain x (1 + p_rep)(1 + p_q)^gamma over the carried mass; "score": by Eq. 10 (the paper)
+        quality_bonus:float|None=None, # rank_by="gain": tau, a bonus tau p_q / bank_size added to each item's key (p_q: quality percentile)
         preference=None,            # AP preference: a number (paper: 0), "median" or "q<p>" of the similarities
         quality_preference:float|None=None, # t: item k's preference is p * (1 - t q'_k), q' the min-max quality (high quality: likelier exemplar)
         exemplars_first:bool|None=None, # rank AP's exemplars ahead of the items they represent
@@ -120,6 +125,7 @@ class PIBE(BaseEstimator):
         off_graph:bool=True,        # sparse only: pairs off the graph enter the score and the median by their closed form
     ):
         self.bank_size, self.preset, self.preference, self.mass = bank_size, preset, preference, mass
+        self.rank_by, self.quality_bonus = rank_by, quality_bonus
         self.quality_preference, self.exemplars_first, self.exemplar_order = quality_preference, exemplars_first, exemplar_order
         self.use_history, self.variant, self.damping, self.max_iter = use_history, variant, damping, max_iter
         self.convergence_iter, self.alpha, self.decay, self.gamma, self.mode = convergence_iter, alpha, decay, gamma, mode
@@ -148,8 +154,9 @@ def _check_params(self:PIBE):
 
 @patch
 def _round_knn(self:PIBE, n:int):
-    "The k of a round over `n` candidates, None for dense (knn='auto': dense when it fits in `dense_limit_gb`)."
+    "The k of a round over `n` candidates, None for dense (knn='auto': sparse for rank_by='gain', else dense when it fits in `dense_limit_gb`)."
     if self.knn != "auto": return self.knn
+    if self.params_["rank_by"] == "gain": return AUTO_KNN   # the greedy needs no dense accuracy: linear cost at any bank size
     if self.params_["use_history"] and hasattr(self, "hist_indptr_"): return AUTO_KNN   # a sparse history feeds only sparse rounds
     limit = self.dense_limit_gb if self.dense_limit_gb is not None else 0.75 * machine_gib()
     return None if dense_gib(n, self.params_["use_history"]) <= limit else AUTO_KNN
@@ -186,8 +193,6 @@ def fit(self:PIBE, X, quality=None):
     "Round 0: select the bank from `X` (embeddings) with optional `quality` scores."
     self._check_params()
     X, q = self._check_input(X, quality)
-    if len(X) < self.bank_size:
-        raise InsbankError(f"bank size {self.bank_size} is larger than the pool ({len(X)} items)")
     for a in _STATE: self.__dict__.pop(a, None)
     self.n_seen_, self.round_ = 0, -1
     # OpenBLAS (0.3.31) sums float32 products differently on 1 and 2 threads, and S, the kNN graph and the carried mass
@@ -222,6 +227,19 @@ def _order(self:PIBE, scores, ex, cand_X, w, q):
 
 # %% ../nbs/06_pibe.ipynb
 @patch
+def _gain_order(self:PIBE, rep, q, cand_X, w, cos=None):
+    "Candidates best first by greedy mass-weighted coverage gain x (1 + p_rep)(1 + p_q)^gamma (+ tau p_q / m); returns (order, key)."
+    P, n = self.params_, len(cand_X)
+    p_rep, p_q = percentile(rep), percentile(q)
+    f = (1 + p_rep) * (1 + p_q) ** P["gamma"] if P["mode"] == "mul" else 1 + p_rep + P["gamma"] * p_q
+    m = min(int(self.bank_size), n)
+    bonus = P["quality_bonus"] * p_q / m if P["quality_bonus"] else None
+    order, key = greedy_cover(dense_cosines(cand_X) if cos is None else cos, w, f, bonus, n_picks=m)
+    rest = np.setdiff1d(np.arange(n), order)
+    return np.concatenate([order, rest[rank(key[rest])]]), key
+
+# %% ../nbs/06_pibe.ipynb
+@patch
 def _round(self:PIBE, X, q, first):
     P, n = self.params_, len(X)
     ids_new = np.arange(self.n_seen_, self.n_seen_ + n)
@@ -238,12 +256,14 @@ def _round(self:PIBE, X, q, first):
     k = self._round_knn(len(cand_X))
     if hist: self._check_history(k)
     self.knn_round_ = k                          # None: this round ran dense
-    res, rep = (self._ap_dense if k is None else self._ap_sparse)(cand_X, X, hist, w if P["mass"] else None, pref)
-    code_later = P["variant"] == "code" and not first
-    scores = combine(rep, cand_q, P["mode"], P["gamma"],
-                     rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
+    res, rep, cos = (self._ap_dense if k is None else self._ap_sparse)(cand_X, X, hist, w if P["mass"] else None, pref)
     ex = res.exemplars
-    self.order_ = self._order(scores, ex, cand_X, w, cand_q)
+    if P["rank_by"] == "gain": self.order_, scores = self._gain_order(rep, cand_q, cand_X, w, cos)
+    else:
+        code_later = P["variant"] == "code" and not first
+        scores = combine(rep, cand_q, P["mode"], P["gamma"],
+                         rep_ref=np.arange(m_old) if code_later else None, rep_clip=code_later)
+        self.order_ = self._order(scores, ex, cand_X, w, cand_q)
     keep = self.order_[:self.bank_size]
     self.exemplars_ = ids[ex]
     self.candidates_, self.scores_, self.rep_, self.quality_ = ids, scores, rep, cand_q
@@ -273,7 +293,7 @@ def _ap_kw(self:PIBE):
 
 @patch
 def _ap_dense(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
-    "Dense AP on the candidates (preference `pref`, rows weighted by the masses `w`; history from the dense state when `hist`); returns (result, rep)."
+    "Dense AP on the candidates (preference `pref`, rows weighted by the masses `w`; history from the dense state when `hist`); returns (result, rep, None)."
     H = None
     if hist:
         sim = cosine_similarity(self.cand_X_, X_new)
@@ -284,13 +304,14 @@ def _ap_dense(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
     np.fill_diagonal(S, pref)                                  # a number, or one per candidate
     res = affinity_propagation(S, history=H, engine=self.engine, **self._ap_kw())
     del S, H
-    return res, representation_score(res.A, res.R)
+    return res, representation_score(res.A, res.R), None
 
 @patch
 def _ap_sparse(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
-    "Sparse AP on the kNN graph of the candidates (preference `pref`, rows weighted by `w`; history from the sparse state when `hist`); returns (result, rep)."
+    "Sparse AP on the kNN graph of the candidates (preference `pref`, rows weighted by `w`; history from the sparse state when `hist`); returns (result, rep, the graph's cosines for rank_by='gain')."
     self.knn_used_ = min(int(self.knn_round_), len(cand_X) - 1)
     g = knn_graph(cand_X, self.knn_used_, preference=pref, neighbours=self.neighbours)
+    cos = graph_cosines(g, cand_X) if self.params_["rank_by"] == "gain" else None   # greedy coverage on the same graph
     if w is not None: scale_rows(g, w)
     H = off = None
     if hist:
@@ -298,7 +319,7 @@ def _ap_sparse(self:PIBE, cand_X, X_new, hist, w=None, pref=0.0):
         H, off = sparse_history(g, X_new, st, self.params_["variant"])
     res = sparse_affinity_propagation(g, history=H, history_off=off, **self._ap_kw())
     self.n_edges_ = g.nnz
-    return res, sparse_representation_score(res, self.off_graph)
+    return res, sparse_representation_score(res, self.off_graph), cos
 
 # %% ../nbs/06_pibe.ipynb
 @patch(as_prop=True)

@@ -181,6 +181,36 @@ def _check_frontier(metrics, out):
     return probs + _files_exist(metrics, out)
 
 # %% ../nbs/10_reproduce.ipynb
+@register_check("bank_grid")
+def _check_grid(metrics, out):
+    "The default's cells agree with the raw rows they come from; known orderings hold (gradual facility location at tilt 0 covers more than random, the default more than the paper's preset)."
+    rows, cells = metrics.get("rows") or [], metrics.get("cells") or []
+    probs = [] if rows and cells else ["no rows or no cells reported"]
+    key = lambda r: (r.get("timeline"), r.get("M"), r.get("budget"))
+    by = {}
+    for r in rows:
+        if not (_num(r.get("coverage")) and -1 <= r["coverage"] <= 1 and _num(r.get("mean_quality"))):
+            probs.append(f"{key(r)} {r.get('method')}: coverage {r.get('coverage')!r} or quality {r.get('mean_quality')!r} is not a number in range")
+            continue
+        by.setdefault((key(r), r["method"]), []).append(r)
+    for c in cells:
+        k = key(c); rnd, d = by.get((k, "random"), []), by.get((k, "pibe default"), [])
+        if not rnd or len(d) != 1: probs.append(f"{k}: the rows lack random or the default"); continue
+        rc = sum(r["coverage"] for r in rnd) / len(rnd); rq = sum(r["mean_quality"] for r in rnd) / len(rnd)
+        for name, want in (("coverage", d[0]["coverage"]), ("random_coverage", rc), ("coverage_margin", d[0]["coverage"] - rc),
+                           ("quality_margin", d[0]["mean_quality"] - rq)):
+            if not (_num(c.get(name)) and abs(c[name] - want) <= 1e-6): probs.append(f"{k}: {name} {c.get(name)!r}, the rows give {want:.6f}")
+        paper, fl0 = by.get((k, "pibe paper"), []), [r for r in by.get((k, "fl gradual"), []) if r.get("setting") == "tilt 0.0"]
+        if k[2] == 1.0 and paper and d[0]["coverage"] < paper[0]["coverage"]: probs.append(f"{k}: the default covers less than the paper's preset")
+        if k[2] == 1.0 and fl0 and fl0[0]["coverage"] < rc: probs.append(f"{k}: gradual facility location at tilt 0 covers less than random")
+    for split, s in (metrics.get("summary") or {}).items():
+        if split == "paper preset": continue
+        mine = [c for c in cells if c.get("split") == split]
+        if s.get("cells") != len(mine) or s.get("meets") != sum(bool(c.get("meets")) for c in mine):
+            probs.append(f"summary of {split}: {s.get('cells')} cells / {s.get('meets')} met, the cells give {len(mine)} / {sum(bool(c.get('meets')) for c in mine)}")
+    return probs + _files_exist(metrics, out)
+
+# %% ../nbs/10_reproduce.ipynb
 @register_check("sparse_fidelity")
 def check_fidelity_metrics(metrics:dict, out_dir=None) -> list:
     "Problems in the metrics of the sparse_fidelity experiment (empty list when sane)."

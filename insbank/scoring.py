@@ -8,7 +8,7 @@ import numpy as np
 from .core import InsbankError
 
 # %% auto 0
-__all__ = ['representation_score', 'minmax', 'combine', 'rank']
+__all__ = ['representation_score', 'minmax', 'combine', 'rank', 'percentile']
 
 # %% ../nbs/05_scoring.ipynb
 def representation_score(
@@ -65,3 +65,17 @@ def rank(
     if first is None: return r
     m = np.zeros(len(r), dtype=bool); m[first] = True
     return np.concatenate([r[m[r]], r[~m[r]]])
+
+# %% ../nbs/05_scoring.ipynb
+def percentile(
+    x,      # scores
+):
+    "Within-set percentile of each score in [0, 1] (ties share their mean rank; a single or constant score maps to 0.5)."
+    x = np.asarray(x, dtype=np.float64)
+    if x.size and not np.isfinite(x).all(): raise InsbankError("scores contain NaN or inf")
+    n = len(x)
+    if n < 2: return np.full(n, 0.5)
+    u, inv, cnt = np.unique(x, return_inverse=True, return_counts=True)
+    if len(u) == 1: return np.full(n, 0.5)
+    start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+    return (start + (cnt - 1) / 2)[inv] / (n - 1)

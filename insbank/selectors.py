@@ -12,6 +12,7 @@ from sklearn.base import BaseEstimator, clone
 from .core import InsbankError
 from .scoring import combine, rank, minmax
 from .yardstick import unit_rows, carry_mass
+from .greedy import dense_cosines, knn_cosines, greedy_cover
 
 # %% auto 0
 __all__ = ['SELECTORS', 'Selector', 'RandomSelector', 'nn1_distance', 'KNN1Selector', 'kcenter_greedy', 'KCenterSelector',
@@ -184,15 +185,6 @@ class DeitaSelector(Selector):
         return key, ranking
 
 # %% ../nbs/06a_selectors.ipynb
-def _cosine_graph(U, knn, neighbours="exact"):
-    "Symmetrised kNN graph of unit rows (the project's one neighbour search, `insbank.sparse.knn_graph`) as CSR cosine similarities, no diagonal."
-    import scipy.sparse as sp
-    from insbank.sparse import knn_graph
-    g = knn_graph(U, min(int(knn), len(U) - 1), neighbours=neighbours)
-    off = np.ones(g.nnz, dtype=bool); off[g.diag] = False
-    cos = 1 - 0.5 * g.S[off].astype(np.float64) ** 2          # unit rows: ||u - v||^2 = 2 - 2 cos(u, v)
-    return sp.csr_matrix((cos, (g.rows()[off], g.indices[off])), shape=(g.n, g.n))
-
 def facility_location(
     X,                       # embeddings (n, d)
     n_picks:int|None=None,   # greedy picks (None: all n)
@@ -202,41 +194,14 @@ def facility_location(
     knn:int|None=None,       # None: all n x n similarities; k: only each item's k nearest (sparse)
     neighbours:str="exact",  # with knn: how the neighbours are searched (`insbank.neighbours`)
 ):
-    "Lazy greedy facility location: the order of the picks and the gain of every item (at its pick, or its last gain)."
-    import heapq
+    "Lazy greedy facility location (`insbank.greedy`): the order of the picks and the gain of every item (at its pick, or its last gain)."
     U = unit_rows(X); n = len(U)
     k_picks = n if n_picks is None else min(int(n_picks), n)
     w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
     if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all(): raise InsbankError(f"weights must be {n} finite values >= 0")
-    bonus = np.zeros(n) if quality is None or tilt == 0 else tilt * minmax(quality) / max(k_picks, 1)
-    W = w.sum() or 1.0
-    sparse = knn is not None and knn < n - 1
-    if not sparse:
-        S = U @ U.T; np.maximum(S, 0, out=S)                         # symmetric: column k is row k; one n x n array
-        def col(k): return np.arange(n), S[k]
-        gains0 = sum(w[lo:lo + 2048] @ S[lo:lo + 2048].astype(np.float64) for lo in range(0, n, 2048)) / W   # no n x n float64 copy
-    else:
-        M = _cosine_graph(U, knn, neighbours); M.data = np.maximum(M.data, 0)
-        def col(k): return M.indices[M.indptr[k]:M.indptr[k + 1]], M.data[M.indptr[k]:M.indptr[k + 1]]
-        gains0 = (np.asarray(M.T @ w).ravel() + w) / W              # + w: an item covers itself at cosine 1
-    cur = np.zeros(n)
-    def gain(k):
-        i, s = col(k)
-        g = (w[i] * np.maximum(s - cur[i], 0)).sum()
-        if sparse: g += w[k] * max(1.0 - cur[k], 0)                      # itself, not stored in the graph
-        return g / W
-    heap = [(-(g + b), k) for k, (g, b) in enumerate(zip(gains0, bonus))]
-    heapq.heapify(heap)
-    order, gain_ = [], np.empty(n)
-    while len(order) < k_picks:
-        _, k = heapq.heappop(heap)
-        g = gain(k) + bonus[k]
-        if heap and -heap[0][0] > g:                                 # a stale bound: put it back with the fresh value
-            heapq.heappush(heap, (-g, k)); continue
-        order.append(k); gain_[k] = g
-        i, s = col(k); cur[i] = np.maximum(cur[i], s); cur[k] = 1.0
-    for negg, k in heap: gain_[k] = -negg
-    return np.array(order, dtype=np.int64), gain_
+    bonus = None if quality is None or tilt == 0 else tilt * minmax(quality) / max(k_picks, 1)
+    sims = knn_cosines(U, knn, neighbours) if knn is not None and knn < n - 1 else dense_cosines(U)
+    return greedy_cover(sims, w, None, bonus, n_picks=k_picks)
 
 class FacilityLocationSelector(Selector):
     "Greedy facility location on cosine similarities, optionally quality-tilted and mass-weighted: the coverage reference."
@@ -260,11 +225,12 @@ class PIBESelector(Selector):
     "PIBE (insbank.pibe.PIBE) as a selector; `estimator(m)` gives the gradual estimator."
     def __init__(self,
         reselect:bool=False,          # gradual_select re-runs on everything seen (full re-selection)
+        n_picks:int|None=None,        # the bank size the one-shot ranking is made for (None: every item; gradual_select sets it to m)
         **pibe_kw,                    # PIBE parameters (preset, preference, mass, use_history, variant, alpha, ...)
     ):
-        self.reselect, self.pibe_kw = reselect, pibe_kw
+        self.reselect, self.n_picks, self.pibe_kw = reselect, n_picks, pibe_kw
     def get_params(self, deep=True):
-        return dict(reselect=self.reselect, **self.pibe_kw)
+        return dict(reselect=self.reselect, n_picks=self.n_picks, **self.pibe_kw)
     def estimator(self, m:int):
         "A fresh `PIBE` with bank size `m` and these settings."
         from insbank.pibe import PIBE
@@ -273,9 +239,11 @@ class PIBESelector(Selector):
         # one-shot scores depend neither on the history nor on carried mass (every item has mass 1);
         # use_history=False only skips storing R for a next round (two more n x n arrays: 13 GB at n = 40,000)
         from insbank.pibe import PIBE
-        est = PIBE(len(X), **{**self.pibe_kw, "use_history": False}).fit(X, q)
+        # the bank size matters to the default's ranking (its quality bonus is per place): rank for n_picks places
+        m = len(X) if self.n_picks is None else min(int(self.n_picks), len(X))
+        est = PIBE(m, **{**self.pibe_kw, "use_history": False}).fit(X, q)
         self.n_iter_, self.rep_ = est.n_iter_, est.rep_
-        return est.scores_, np.asarray(est.bank_)
+        return est.scores_, np.asarray(est.ranking_)
 
 # %% ../nbs/06a_selectors.ipynb
 SELECTORS = {
