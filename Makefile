@@ -10,7 +10,7 @@ MAIN_DATA ?= data
 BANK ?= banks/main
 export INSBANK_DATA := $(abspath $(DATA))
 
-.PHONY: setup main test test-fast test-slow check-sync experiments experiments-full bench bench-ann bench-ray bench-evolution bench-sparse clean-banks
+.PHONY: setup main test test-fast test-slow check-sync experiments experiments-full bench bench-ann bench-ray bench-evolution bench-sparse bench-cost clean-banks
 
 $(BIN)/insbank: settings.ini setup.py .ci/constraints.txt
 	bash .ci/setup $(VENV)
@@ -54,6 +54,10 @@ bench-ann: setup
 	$(BIN)/python benchmarks/knn_ann.py --data-dir data --n 1000000 --no-exact --methods hnsw hnsw:ef_search=40 hnsw:pca=96,refine=4 --out reports/knn_ann/n1m
 	$(BIN)/python benchmarks/knn_ann.py --data-dir data --repeat 3 --methods hnsw hnsw:M=12,ef_search=48 nndescent nndescent:n_iters=6 --out reports/knn_ann/n50k-nndescent
 	$(BIN)/python benchmarks/knn_ann.py --data-dir data --n 1000000 --no-exact --methods nndescent --out reports/knn_ann/n1m-nndescent
+
+# the default's cost against the bank size: banks of 1,000 and 3,000 over the 8 x 1,000 timeline, side by side (reports/bank_cost/)
+bench-cost: setup
+	$(BIN)/python benchmarks/bank_cost.py --data-dir "$(INSBANK_DATA)" --out reports/bank_cost
 
 # insbank embed on 1 and 2 local Ray workers against in process (reports/ray_embed/)
 bench-ray: setup

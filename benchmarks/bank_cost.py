@@ -18,16 +18,17 @@ def main(argv=None):
     ap.add_argument("--data-dir", default=None); ap.add_argument("--out", default=None)
     ap.add_argument("--per-dataset", type=int, default=1000); ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 3000]); ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--embedder", default="minilm")
     a = ap.parse_args(argv)
     from insbank.core import load_timeline
     from insbank.embed import get_embedder, embed, default_cache_dir
     from insbank.quality import get_scorer
     from insbank.selectors import gradual_select
     tl = load_timeline(a.data_dir, per_dataset=a.per_dataset, seed=a.seed)
-    emb, sc = get_embedder("minilm"), get_scorer("heuristic")
+    emb, sc = get_embedder(a.embedder), get_scorer("heuristic")
     chunks = [(embed(rs, emb, cache_dir=default_cache_dir()), np.asarray(sc.score(rs), float)) for _, rs in tl]
     settings = [("default", {}), ("rank_by='score' (reference)", dict(rank_by="score"))]
-    gradual_select("pibe", chunks[:2], 100)                                   # warm-up: compile or load the kernels
+    gradual_select("pibe", chunks[:2], min(a.sizes))                         # warm-up: compile or load the kernels
     rows = []
     for m in a.sizes:
         for name, kw in settings:
@@ -49,6 +50,7 @@ def main(argv=None):
         out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
         (out / "README.md").write_text("\n".join(lines) + "\n")
         (out / "run.json").write_text(json.dumps(dict(rows=rows, ratios=ratios, sizes=a.sizes, repeat=a.repeat), indent=2) + "\n")
+    return rows, ratios
 
 if __name__ == "__main__":
     main()

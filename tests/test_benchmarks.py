@@ -88,3 +88,14 @@ def test_sparse_scale_adds_jittered_copies(data, tmp_path, capsys):
     with pytest.raises(SystemExit):
         sparse_scale.main(["--data-dir", str(data), "--embedder", "hash:64", "--n", "12", "--bank-size", "12"])
     assert "--n must exceed --bank-size (12)" in capsys.readouterr().err
+
+
+def test_bank_cost_reports_the_ratio_of_its_medians(data, tmp_path):
+    import bank_cost
+    rows, ratios = bank_cost.main(["--data-dir", str(data), "--per-dataset", "20", "--sizes", "10", "30", "--repeat", "2",
+                                   "--embedder", "hash:64", "--out", str(tmp_path / "cost")])
+    med = {(r["setting"], r["bank"]): r["median_s"] for r in rows}
+    assert set(med) == {(s, b) for s in ratios for b in (10, 30)}
+    for s, v in ratios.items(): assert v == pytest.approx(med[(s, 30)] / med[(s, 10)])
+    text = (tmp_path / "cost" / "README.md").read_text()
+    assert "bank 30 takes" in text and all(r["min_s"] <= r["median_s"] <= r["max_s"] for r in rows)
