@@ -304,7 +304,7 @@ def build_parser(
         "(InsBank, arXiv 2502.11419). Every item gets rep (how well it represents the data seen: AP's representation "
         "score, from AP over the mass each item carries) and quality (its quality score). By default the bank is ranked "
         "by greedy coverage: each next item is the one with the largest key = (1 + p_rep)(1 + p_q)^gamma x its gain in "
-        "mass-weighted coverage + quality_bonus x p_q / bank size (p: within-round percentiles), and score is that key "
+        "mass-weighted coverage + quality_bonus x p_q x the gain at the bank's cut (p: within-round percentiles), and score is that key "
         "at its pick (--rank-by score: the paper's (1 + rep')(1 + quality')^gamma, Eq. 10). The top b is the "
         "selection for budget b. Start with `insbank timeline` (the main job on data/) or `insbank init`.")
     p.add_argument("--version", action="version", version=f"insbank {insbank.__version__}")

@@ -25,7 +25,7 @@ __all__ = ['PRESETS', 'CHOICES', 'PARAMS', 'NEIGHBOURS', 'AUTO_KNN', 'RUN_PARAMS
 PRESETS = {
     "paper": dict(rank_by="score", quality_bonus=0.0, preference=0.0, quality_preference=0.0, exemplars_first=False, exemplar_order="score", mass=False, use_history=True,
                   variant="paper", damping=0.5, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=1.0, mode="mul"),
-    "insbank": dict(rank_by="gain", quality_bonus=1.0, preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="mass", mass=True, use_history=False,
+    "insbank": dict(rank_by="gain", quality_bonus=1.5, preference="median", quality_preference=0.3, exemplars_first=True, exemplar_order="mass", mass=True, use_history=False,
                     variant="paper", damping=0.9, max_iter=200, convergence_iter=15, alpha=0.5, decay=0.99, gamma=3.0, mode="mul"),
 }
 
@@ -102,7 +102,7 @@ class PIBE(BaseEstimator):
         *,
         preset:str="insbank",       # "insbank" (measured default) or "paper" (the paper's method); sets every None below
         rank_by:str|None=None,      # "gain": greedy coverage gain x (1 + p_rep)(1 + p_q)^gamma over the carried mass; "score": by Eq. 10 (the paper)
-        quality_bonus:float|None=None, # rank_by="gain": tau, a bonus tau p_q / bank_size added to each item's key (p_q: quality percentile)
+        quality_bonus:float|None=None, # rank_by="gain": tau, a bonus tau p_q g_cut added to each key (p_q: quality percentile; g_cut: the gain at the bank's cut)
         preference=None,            # AP preference: a number (paper: 0), "median" or "q<p>" of the similarities
         quality_preference:float|None=None, # t: item k's preference is p * (1 - t q'_k), q' the min-max quality (high quality: likelier exemplar)
         exemplars_first:bool|None=None, # rank AP's exemplars ahead of the items they represent
@@ -228,13 +228,17 @@ def _order(self:PIBE, scores, ex, cand_X, w, q):
 # %% ../nbs/06_pibe.ipynb
 @patch
 def _gain_order(self:PIBE, rep, q, cand_X, w, cos=None):
-    "Candidates best first by greedy mass-weighted coverage gain x (1 + p_rep)(1 + p_q)^gamma (+ tau p_q / m); returns (order, key)."
+    "Candidates best first by greedy mass-weighted coverage gain x (1 + p_rep)(1 + p_q)^gamma (+ tau p_q g_cut); returns (order, key)."
     P, n = self.params_, len(cand_X)
     p_rep, p_q = percentile(rep), percentile(q)
     f = (1 + p_rep) * (1 + p_q) ** P["gamma"] if P["mode"] == "mul" else 1 + p_rep + P["gamma"] * p_q
     m = min(int(self.bank_size), n)
-    bonus = P["quality_bonus"] * p_q / m if P["quality_bonus"] else None
-    order, key = greedy_cover(dense_cosines(cand_X) if cos is None else cos, w, f, bonus, n_picks=m)
+    sims = dense_cosines(cand_X) if cos is None else cos
+    bonus = None
+    if P["quality_bonus"]:   # in units of the weighted gain at the bank's cut (a first pass without bonus): the same meaning at any size
+        o0, k0 = greedy_cover(sims, w, f, None, n_picks=m)
+        bonus = P["quality_bonus"] * p_q * k0[o0[-1]]
+    order, key = greedy_cover(sims, w, f, bonus, n_picks=m)
     rest = np.setdiff1d(np.arange(n), order)
     return np.concatenate([order, rest[rank(key[rest])]]), key
 
