@@ -91,11 +91,11 @@ def graph_cosines(
 ) -> Cosines:
     "The cosines of the pairs on the edges of a graph (self-loops 1), for greedy coverage on the graph sparse AP runs on."
     U = unit_rows(X)
-    rows = np.repeat(np.arange(g.n, dtype=np.int64), np.diff(g.indptr)); cols = np.asarray(g.indices, dtype=np.int64)
+    rows, cols = g.rows(), np.asarray(g.indices, dtype=np.int64)
     c = np.empty(len(cols), dtype=np.float32)
     for lo in range(0, len(cols), block):
         c[lo:lo + block] = np.einsum("ij,ij->i", U[rows[lo:lo + block]], U[cols[lo:lo + block]])
-    c[rows == cols] = 1.0
+    c[g.diag] = 1.0                                             # each item covers itself
     return Cosines(g.n, c, np.asarray(g.indptr, dtype=np.int64), cols)
 
 def knn_cosines(

@@ -197,11 +197,9 @@ def facility_location(
     "Lazy greedy facility location (`insbank.greedy`): the order of the picks and the gain of every item (at its pick, or its last gain)."
     U = unit_rows(X); n = len(U)
     k_picks = n if n_picks is None else min(int(n_picks), n)
-    w = np.ones(n) if weights is None else np.asarray(weights, dtype=np.float64)
-    if w.shape != (n,) or (w < 0).any() or not np.isfinite(w).all(): raise InsbankError(f"weights must be {n} finite values >= 0")
     bonus = None if quality is None or tilt == 0 else tilt * minmax(quality) / max(k_picks, 1)
     sims = knn_cosines(U, knn, neighbours) if knn is not None and knn < n - 1 else dense_cosines(U)
-    return greedy_cover(sims, w, None, bonus, n_picks=k_picks)
+    return greedy_cover(sims, weights, None, bonus, n_picks=k_picks)     # greedy_cover checks the weights
 
 class FacilityLocationSelector(Selector):
     "Greedy facility location on cosine similarities, optionally quality-tilted and mass-weighted: the coverage reference."
@@ -239,7 +237,7 @@ class PIBESelector(Selector):
         # one-shot scores depend neither on the history nor on carried mass (every item has mass 1);
         # use_history=False only skips storing R for a next round (two more n x n arrays: 13 GB at n = 40,000)
         from insbank.pibe import PIBE
-        # the bank size matters to the default's ranking (its quality bonus is per place): rank for n_picks places
+        # the bank size matters to the default's ranking (its quality bonus is in units of the m-th pick's gain): rank for n_picks places
         m = len(X) if self.n_picks is None else min(int(self.n_picks), len(X))
         est = PIBE(m, **{**self.pibe_kw, "use_history": False}).fit(X, q)
         self.n_iter_, self.rep_ = est.n_iter_, est.rep_
